@@ -1,0 +1,59 @@
+"""The `driving` command: one entry point, subcommands registered by name.
+
+Each subcommand lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`;
+this file only maps names to modules, so heavy imports (torch, moderngl) happen only for the
+command that needs them. Bad input (`InputError`) is printed as one line, exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from driving.errors import InputError
+
+#: (group, name) -> (module, one-line help). group "" = top-level command.
+COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
+    ("", "run"): ("driving.commands.run_demo", "drive a bundled route on the embedded simulator and report"),
+    ("", "evaluate"): ("leaderboard.evaluate_cli", "evaluate an agent on leaderboard routes (friendly front)"),
+    ("", "train"): ("driving.training.train_cli", "train a LeTFuser model on a collected dataset"),
+    ("sim", "preview"): ("driving.commands.sim_preview", "top-down picture of a map with actors and a route"),
+    ("sim", "snapshot"): ("driving.sim.snapshot", "save every sensor of a standard rig as PNG"),
+    ("sim", "maps"): ("driving.commands.sim_maps", "list bundled maps with their size and signals"),
+}
+
+GROUP_HELP = {"sim": "embedded simulator tools"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="driving", description="LeTFuser driving stack")
+    top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for (group, name), (module_name, help_text) in COMMANDS.items():
+        if group:
+            if group not in groups:
+                gp = top.add_parser(group, help=GROUP_HELP.get(group, group))
+                groups[group] = gp.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", required=True)
+            sub = groups[group].add_parser(name, help=help_text, description=help_text)
+        else:
+            sub = top.add_parser(name, help=help_text, description=help_text)
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub)
+        sub.set_defaults(_module=module_name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    module = importlib.import_module(args._module)
+    try:
+        return int(module.run(args) or 0)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
