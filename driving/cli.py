@@ -26,7 +26,8 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
 GROUP_HELP = {"sim": "embedded simulator tools"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The full parser; only the command named in `argv` imports its module (keeps --help fast)."""
     parser = argparse.ArgumentParser(prog="driving", description="LeTFuser driving stack")
     top = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     groups: dict[str, argparse._SubParsersAction] = {}
@@ -38,14 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
             sub = groups[group].add_parser(name, help=help_text, description=help_text)
         else:
             sub = top.add_parser(name, help=help_text, description=help_text)
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub)
+        if _selected(argv, group, name):
+            importlib.import_module(module_name).add_arguments(sub)
         sub.set_defaults(_module=module_name)
     return parser
 
 
+def _selected(argv: Sequence[str], group: str, name: str) -> bool:
+    words = [a for a in argv if not a.startswith("-")]
+    return words[:2] == [group, name] if group else words[:1] == [name]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     module = importlib.import_module(args._module)
     try:
