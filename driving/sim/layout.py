@@ -1,0 +1,84 @@
+"""The static layout of a map: ground surfaces from its lanes and props placed from a seed.
+
+`build_layout` is the one entry point; the work is split into `layout_lanes` (reading and
+sampling lanes), `layout_surfaces` (roads, markings, sidewalks, crosswalks) and `layout_props`
+(signal posts, lamps, buildings, walls, fences, vegetation). Layouts are cached in-process per
+(map name, OpenDRIVE hash, seed, signals) because every world, renderer and test that loads a
+town asks for the same one.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import carla
+import shapely
+
+from driving.errors import InputError
+from driving.sim.layout_lanes import map_lanes
+from driving.sim.layout_props import place_props
+from driving.sim.layout_surfaces import build_surfaces
+from driving.sim.scene import Layout, Surface
+from driving.sim.signals import SignalSet
+from driving.tags import Tag
+
+#: Terrain reaches this far (metres) beyond the paved area, so props and horizon have ground.
+TERRAIN_MARGIN_M = 40.0
+TERRAIN_RGB = (112, 134, 82)
+
+_CACHE: dict[tuple, Layout] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 16
+
+
+def _signals_key(signals: SignalSet) -> tuple:
+    lights = tuple((t.id, round(t.transform.location.x, 2), round(t.transform.location.y, 2),
+                    len(t.stop_waypoints)) for t in signals.traffic_lights)
+    signs = tuple((s.id, round(s.transform.location.x, 2), round(s.transform.location.y, 2))
+                  for s in signals.stop_signs)
+    return lights, signs
+
+
+def build_layout(carla_map: carla.Map, map_name: str, seed: int, signals: SignalSet) -> Layout:
+    """Surfaces, props, drivable/sidewalk areas, pedestrian paths and crosswalks of a map.
+
+    Deterministic for (map, seed, signals). The returned Layout is shared through the cache:
+    treat it as read-only.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InputError(f"build_layout seed: expected an integer, got {seed!r}")
+    xodr_hash = hashlib.sha1(carla_map.to_opendrive().encode("utf-8")).hexdigest()
+    key = (map_name, xodr_hash, seed, _signals_key(signals))
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
+    layout = _build(carla_map, map_name, seed, signals)
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = layout
+    return layout
+
+
+def clear_layout_cache() -> None:
+    """Forget cached layouts (tests that measure or compare fresh builds)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _build(carla_map: carla.Map, map_name: str, seed: int, signals: SignalSet) -> Layout:
+    lanes = map_lanes(carla_map)
+    if not any(ln.lane_type == "driving" for ln in lanes):
+        raise InputError(f"map {map_name!r}: no driving lane to build a layout from")
+    ground = build_surfaces(carla_map, lanes, signals)
+    if ground.drivable.is_empty:
+        raise InputError(f"map {map_name!r}: its driving lanes have no usable geometry (no finite waypoints)")
+    min_x, min_y, max_x, max_y = ground.paved.bounds
+    bounds = (min_x - TERRAIN_MARGIN_M, min_y - TERRAIN_MARGIN_M,
+              max_x + TERRAIN_MARGIN_M, max_y + TERRAIN_MARGIN_M)
+    terrain = Surface("terrain", Tag.TERRAIN, shapely.box(*bounds), -0.01, TERRAIN_RGB)
+    objects = place_props(ground.paved, signals, seed)
+    return Layout(map_name=map_name, seed=seed, surfaces=[terrain, *ground.surfaces], objects=objects,
+                  drivable=ground.drivable, sidewalk=ground.sidewalk,
+                  sidewalk_paths=ground.sidewalk_paths, crosswalks=ground.crosswalks, bounds=bounds)
