@@ -15,7 +15,6 @@ from driving.errors import InputError
 
 #: (group, name) -> (module, one-line help). group "" = top-level command.
 COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
-    ("", "run"): ("driving.commands.run_demo", "drive a bundled route on the embedded simulator and report"),
     ("", "evaluate"): ("leaderboard.evaluate_cli", "evaluate an agent on leaderboard routes (friendly front)"),
     ("", "train"): ("driving.training.train_cli", "train a LeTFuser model on a collected dataset"),
     ("sim", "preview"): ("driving.commands.sim_preview", "top-down picture of a map with actors and a route"),

@@ -1,0 +1,226 @@
+"""Oriented-box collision tests on the ground plane (separating axes), numba-compiled.
+
+Why 2-D boxes: every body in the embedded world stands on flat ground and the props that can be
+hit (buildings, walls, poles, trunks) reach from the ground to above any vehicle, so a yawed
+rectangle per body decides contact exactly as a 3-D test would, at a fraction of the cost.
+Boxes are (centre x, centre y, yaw rad, half length m, half width m). Static props live in a
+uniform grid (broad phase, built once per map); moving bodies are few enough (~100) for an
+all-pairs test with a bounding-circle reject.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+GRID_CELL_M = 8.0
+
+
+@numba.njit(cache=True, inline="always")
+def _project_radius(ax: float, ay: float, c: float, s: float, hl: float, hw: float) -> float:
+    # Half extent of a box (axes (c, s) and (-s, c)) projected on unit axis (ax, ay).
+    return hl * abs(ax * c + ay * s) + hw * abs(-ax * s + ay * c)
+
+
+@numba.njit(cache=True)
+def obb_overlap(x1: float, y1: float, yaw1: float, hl1: float, hw1: float,
+                x2: float, y2: float, yaw2: float, hl2: float, hw2: float) -> bool:
+    """True when two yawed rectangles overlap (touching counts as overlap)."""
+    dx = x2 - x1
+    dy = y2 - y1
+    r1 = hl1 + hw1
+    r2 = hl2 + hw2
+    if dx * dx + dy * dy > (r1 + r2) * (r1 + r2):
+        return False
+    c1 = np.cos(yaw1)
+    s1 = np.sin(yaw1)
+    c2 = np.cos(yaw2)
+    s2 = np.sin(yaw2)
+    axes = ((c1, s1), (-s1, c1), (c2, s2), (-s2, c2))
+    for ax, ay in axes:
+        dist = abs(dx * ax + dy * ay)
+        if dist > _project_radius(ax, ay, c1, s1, hl1, hw1) + _project_radius(ax, ay, c2, s2, hl2, hw2):
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class StaticGrid:
+    """Solid props as box arrays plus a CSR grid: cell k holds items[start[k]:start[k+1]]."""
+
+    x: np.ndarray
+    y: np.ndarray
+    yaw: np.ndarray
+    hl: np.ndarray
+    hw: np.ndarray
+    origin_x: float
+    origin_y: float
+    nx: int
+    ny: int
+    start: np.ndarray
+    items: np.ndarray
+
+
+def build_static_grid(x: np.ndarray, y: np.ndarray, yaw_rad: np.ndarray, hl: np.ndarray,
+                      hw: np.ndarray, bounds: tuple[float, float, float, float]) -> StaticGrid:
+    """Bucket boxes into `GRID_CELL_M` cells over `bounds` (min_x, min_y, max_x, max_y, metres)."""
+    x, y, yaw_rad, hl, hw = (np.ascontiguousarray(a, dtype=np.float64) for a in (x, y, yaw_rad, hl, hw))
+    ox, oy = bounds[0] - 20.0, bounds[1] - 20.0
+    nx = max(1, int(np.ceil((bounds[2] - ox + 20.0) / GRID_CELL_M)))
+    ny = max(1, int(np.ceil((bounds[3] - oy + 20.0) / GRID_CELL_M)))
+    radius = np.hypot(hl, hw)
+    cells: list[np.ndarray] = []
+    owners: list[np.ndarray] = []
+    for i in range(len(x)):
+        i0 = int(np.clip((x[i] - radius[i] - ox) // GRID_CELL_M, 0, nx - 1))
+        i1 = int(np.clip((x[i] + radius[i] - ox) // GRID_CELL_M, 0, nx - 1))
+        j0 = int(np.clip((y[i] - radius[i] - oy) // GRID_CELL_M, 0, ny - 1))
+        j1 = int(np.clip((y[i] + radius[i] - oy) // GRID_CELL_M, 0, ny - 1))
+        ii, jj = np.meshgrid(np.arange(i0, i1 + 1), np.arange(j0, j1 + 1), indexing="ij")
+        cells.append((ii * ny + jj).ravel())
+        owners.append(np.full(ii.size, i))
+    cell_arr = np.concatenate(cells) if cells else np.zeros(0, np.int64)
+    owner_arr = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    order = np.argsort(cell_arr, kind="stable")
+    items = owner_arr[order].astype(np.int64)
+    counts = np.bincount(cell_arr, minlength=nx * ny)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return StaticGrid(x, y, yaw_rad, hl, hw, float(ox), float(oy), nx, ny, start, items)
+
+
+@numba.njit(cache=True)
+def _static_hits(bx: float, by: float, byaw: float, bhl: float, bhw: float,
+                 sx: np.ndarray, sy: np.ndarray, syaw: np.ndarray, shl: np.ndarray, shw: np.ndarray,
+                 ox: float, oy: float, nx: int, ny: int, start: np.ndarray, items: np.ndarray,
+                 out: np.ndarray) -> int:
+    # Writes the indices of props overlapping the box into `out`; returns how many (deduplicated).
+    r = bhl + bhw
+    i0 = max(0, min(nx - 1, int((bx - r - ox) // GRID_CELL_M)))
+    i1 = max(0, min(nx - 1, int((bx + r - ox) // GRID_CELL_M)))
+    j0 = max(0, min(ny - 1, int((by - r - oy) // GRID_CELL_M)))
+    j1 = max(0, min(ny - 1, int((by + r - oy) // GRID_CELL_M)))
+    n = 0
+    for i in range(i0, i1 + 1):
+        for j in range(j0, j1 + 1):
+            k = i * ny + j
+            for t in range(start[k], start[k + 1]):
+                p = items[t]
+                seen = False
+                for q in range(n):
+                    if out[q] == p:
+                        seen = True
+                        break
+                if seen or n >= out.shape[0]:
+                    continue
+                if obb_overlap(bx, by, byaw, bhl, bhw, sx[p], sy[p], syaw[p], shl[p], shw[p]):
+                    out[n] = p
+                    n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _box_contacts(bx: float, by: float, byaw: float, bhl: float, bhw: float, skip: int,
+                  x: np.ndarray, y: np.ndarray, yaw: np.ndarray, hl: np.ndarray, hw: np.ndarray,
+                  sx: np.ndarray, sy: np.ndarray, syaw: np.ndarray, shl: np.ndarray, shw: np.ndarray,
+                  ox: float, oy: float, nx: int, ny: int, start: np.ndarray, items: np.ndarray,
+                  bounds: np.ndarray, first_only: bool) -> tuple[np.ndarray, np.ndarray, bool]:
+    outside = bx < bounds[0] or by < bounds[1] or bx > bounds[2] or by > bounds[3]
+    bodies = np.empty(x.shape[0], np.int64)
+    nb = 0
+    props = np.empty(16, np.int64)
+    if outside and first_only:
+        return bodies[:0], props[:0], outside
+    for j in range(x.shape[0]):
+        if j != skip and obb_overlap(bx, by, byaw, bhl, bhw, x[j], y[j], yaw[j], hl[j], hw[j]):
+            bodies[nb] = j
+            nb += 1
+            if first_only:
+                return bodies[:nb], props[:0], outside
+    n_props = _static_hits(bx, by, byaw, bhl, bhw, sx, sy, syaw, shl, shw, ox, oy, nx, ny,
+                           start, items, props)
+    return bodies[:nb], props[:n_props], outside
+
+
+@dataclass(frozen=True)
+class Contacts:
+    """What one box touches: body indices, prop indices, and whether it left the map bounds."""
+
+    bodies: np.ndarray
+    props: np.ndarray
+    out_of_bounds: bool
+
+    def __bool__(self) -> bool:
+        return bool(len(self.bodies) or len(self.props) or self.out_of_bounds)
+
+
+def box_contacts(box: tuple[float, float, float, float, float], skip: int,
+                 bodies: tuple[np.ndarray, ...], grid: StaticGrid,
+                 bounds: tuple[float, float, float, float], first_only: bool = False) -> Contacts:
+    """Everything `box` (x, y, yaw rad, half length, half width) overlaps, except body `skip`.
+
+    `bodies` = (x, y, yaw, hl, hw) arrays of the moving bodies; `first_only` stops at the first
+    hit (a cheap yes/no test).
+    """
+    g = grid
+    b, p, out = _box_contacts(float(box[0]), float(box[1]), float(box[2]), float(box[3]),
+                              float(box[4]), skip, *bodies, g.x, g.y, g.yaw, g.hl, g.hw, g.origin_x,
+                              g.origin_y, g.nx, g.ny, g.start, g.items,
+                              np.asarray(bounds, np.float64), first_only)
+    return Contacts(b, p, bool(out))
+
+
+def first_free_fraction(x0: float, y0: float, yaw0: float, x1: float, y1: float, yaw1: float,
+                        hl: float, hw: float, skip: int, bodies: tuple[np.ndarray, ...],
+                        grid: StaticGrid, bounds: tuple[float, float, float, float],
+                        step_m: float = 0.1) -> tuple[float, Contacts | None]:
+    """How far along the move (x0,y0,yaw0) -> (x1,y1,yaw1) the box gets, and what stops it.
+
+    Returns (f, contacts): f = 1.0 and None when the whole move is free; otherwise the largest
+    free fraction and the contacts at the first blocked pose. The move is swept in steps of at
+    most `step_m` metres, so a thin pole cannot be jumped over at any speed (no tunnelling).
+    A box that already overlaps something may move only if it separates from all of it (so two
+    bodies never sink further into each other, yet a car can back away from a wall).
+    """
+    def hits(pose: tuple[float, ...], first_only: bool) -> Contacts:
+        return box_contacts(pose, skip, bodies, grid, bounds, first_only)
+
+    dist = float(np.hypot(x1 - x0, y1 - y0))
+    dyaw = (yaw1 - yaw0 + np.pi) % (2 * np.pi) - np.pi
+    at_start = hits((x0, y0, yaw0, hl, hw), False)
+    if at_start:
+        end = hits((x1, y1, yaw1, hl, hw), False)
+        if not end:
+            return 1.0, None
+        if _separating(at_start, end, (x0, y0), (x1, y1), bodies, grid):
+            return 1.0, None
+        return 0.0, at_start
+    # Swept box: the union of the poses along a (nearly straight) move, tested once.
+    swept = (0.5 * (x0 + x1), 0.5 * (y0 + y1), yaw0 + 0.5 * dyaw, hl + 0.5 * dist, hw + 0.05)
+    if not hits(swept, True) and not hits((x1, y1, yaw1, hl, hw), True):
+        return 1.0, None
+    n = max(1, int(np.ceil(dist / step_m)), int(np.ceil(abs(dyaw) / 0.02)))
+    for k in range(1, n + 1):
+        f = k / n
+        pose = (x0 + f * (x1 - x0), y0 + f * (y1 - y0), yaw0 + f * dyaw, hl, hw)
+        found = hits(pose, False)
+        if found:
+            return (k - 1) / n, found
+    return 1.0, None
+
+
+def _separating(start: Contacts, end: Contacts, p0: tuple[float, float], p1: tuple[float, float],
+                bodies: tuple[np.ndarray, ...], grid: StaticGrid) -> bool:
+    # True when every contact at the end was there at the start and every centre moves away.
+    if end.out_of_bounds and not start.out_of_bounds:
+        return False
+    if not set(end.bodies.tolist()) <= set(start.bodies.tolist()):
+        return False
+    if not set(end.props.tolist()) <= set(start.props.tolist()):
+        return False
+    centres = [(bodies[0][j], bodies[1][j]) for j in end.bodies]
+    centres += [(grid.x[j], grid.y[j]) for j in end.props]
+    for cx, cy in centres:
+        if np.hypot(p1[0] - cx, p1[1] - cy) <= np.hypot(p0[0] - cx, p0[1] - cy):
+            return False
+    return True

@@ -1,0 +1,101 @@
+"""Lane-invasion and off-road events for manually driven vehicles (the ego and scenario cars).
+
+Lane invasion follows CARLA's client-side LaneInvasionSensor: every tick each of the four
+bounding-box corners is located on the map; a corner that moved sideways into another lane of
+the same road section crossed the markings between the two lanes, and one event per tick lists
+every crossed marking (`carla.LaneMarkingType`). Moving on to the next road (longitudinally,
+through junctions) crosses nothing.
+
+Off-road: the box centre left the drivable area (`Layout.drivable`, driving lanes and
+junctions). One `OffRoadEvent` is emitted when the centre leaves, not every tick while outside
+(the criteria measure the distance driven off-road from the actor states).
+"""
+from __future__ import annotations
+
+import math
+
+import carla
+import numpy as np
+import shapely
+
+from driving.world import LaneInvasionEvent, OffRoadEvent
+
+MAX_LANES_APART = 8
+
+
+def _key(wp: carla.Waypoint | None) -> tuple[int, int, int] | None:
+    return None if wp is None else (wp.road_id, wp.section_id, wp.lane_id)
+
+
+def crossed_markings(old: carla.Waypoint, new: carla.Waypoint) -> list[carla.LaneMarkingType]:
+    """Markings between lane `old` and lane `new` of the same road section (empty otherwise)."""
+    if old.road_id != new.road_id or old.section_id != new.section_id or old.lane_id == new.lane_id:
+        return []
+    target = _key(new)
+    for side in ("left", "right"):
+        crossed, wp = [], old
+        for _ in range(MAX_LANES_APART):
+            crossed.append(getattr(wp, f"{side}_lane_marking").type)
+            wp = getattr(wp, f"get_{side}_lane")()
+            if wp is None:
+                break
+            if _key(wp) == target:
+                return crossed
+    return []
+
+
+def box_corners(x: float, y: float, yaw_rad: float, hl: float, hw: float) -> np.ndarray:
+    """The four ground corners (4 x 2, metres) of a box centred at (x, y)."""
+    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
+    local = np.array([[hl, hw], [hl, -hw], [-hl, -hw], [-hl, hw]])
+    return np.stack([x + local[:, 0] * c - local[:, 1] * s, y + local[:, 0] * s + local[:, 1] * c], 1)
+
+
+class LaneEventTracker:
+    """Remembers, per tracked actor, the lanes under its corners and whether it is off-road."""
+
+    def __init__(self, carla_map: carla.Map, drivable: shapely.Geometry | None):
+        self.map = carla_map
+        self.drivable = drivable
+        if drivable is not None:
+            shapely.prepare(drivable)
+        self._corners: dict[int, list[carla.Waypoint | None]] = {}
+        self._off_road: dict[int, bool] = {}
+
+    def forget(self, actor_id: int) -> None:
+        self._corners.pop(actor_id, None)
+        self._off_road.pop(actor_id, None)
+
+    def _lanes(self, corners: np.ndarray, z: float) -> list[carla.Waypoint | None]:
+        return [self.map.get_waypoint(carla.Location(float(cx), float(cy), z), project_to_road=False,
+                                      lane_type=carla.LaneType.Any) for cx, cy in corners]
+
+    def _is_off_road(self, x: float, y: float, z: float) -> bool:
+        if self.drivable is not None:
+            return not bool(shapely.intersects_xy(self.drivable, x, y))
+        wp = self.map.get_waypoint(carla.Location(x, y, z), project_to_road=False,
+                                   lane_type=carla.LaneType.Driving)
+        return wp is None
+
+    def update(self, frame: int, actor_id: int, x: float, y: float, z: float, yaw_rad: float,
+               hl: float, hw: float) -> list[LaneInvasionEvent | OffRoadEvent]:
+        """Events of `actor_id` for this tick given its new pose (metres, radians)."""
+        events: list[LaneInvasionEvent | OffRoadEvent] = []
+        lanes = self._lanes(box_corners(x, y, yaw_rad, hl, hw), z)
+        previous = self._corners.get(actor_id)
+        if previous is not None:  # a corner over a gap between lane polygons keeps its last lane
+            lanes = [new if new is not None else old for old, new in zip(previous, lanes)]
+        self._corners[actor_id] = lanes
+        location = carla.Location(x, y, z)
+        if previous is not None:
+            crossed: list[carla.LaneMarkingType] = []
+            for old, new in zip(previous, lanes):
+                if old is not None and new is not None:
+                    crossed.extend(crossed_markings(old, new))
+            if crossed:
+                events.append(LaneInvasionEvent(frame, actor_id, tuple(crossed), location))
+        off = self._is_off_road(x, y, z)
+        if off and not self._off_road.get(actor_id, False):
+            events.append(OffRoadEvent(frame, actor_id, location))
+        self._off_road[actor_id] = off
+        return events

@@ -1,0 +1,158 @@
+"""Driving lanes of a `carla.Map` as precomputed polylines, so per-tick code never calls carla.
+
+Why: a `carla.Map` waypoint query costs microseconds and allocates Python objects; NPC drivers
+need hundreds of path lookups per tick. The lane graph samples every topology segment (one
+lane of one lane section, junction connectors included) once at load time into flat numpy
+arrays: points every `ds_m` metres, headings (radians, carla yaw convention), cumulative arc
+length, successor lists and a curvature speed cap (lateral acceleration limit). Segment
+`k` owns points `off[k] : off[k] + n[k]`; `s` along a segment is arc length in metres.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import carla
+import numpy as np
+
+Key = tuple[int, int, int]  # (road id, section id, lane id)
+MAX_SUCCESSORS = 8
+
+
+def lane_key(wp: carla.Waypoint) -> Key:
+    return (wp.road_id, wp.section_id, wp.lane_id)
+
+
+@dataclass
+class LaneGraph:
+    """Flat arrays over all driving-lane segments of a map (see module docstring)."""
+
+    keys: list[Key]
+    index: dict[Key, int]
+    pts: np.ndarray  # (P, 2) x, y metres
+    yaw: np.ndarray  # (P,) radians
+    z: np.ndarray  # (P,) metres
+    cum: np.ndarray  # (P,) arc length from the segment start, metres
+    off: np.ndarray  # (S,) first point of each segment
+    n: np.ndarray  # (S,) points per segment
+    length: np.ndarray  # (S,) metres
+    succ: np.ndarray  # (S, MAX_SUCCESSORS) successor segments, -1 padded
+    n_succ: np.ndarray  # (S,)
+    junction: np.ndarray  # (S,) junction id or -1
+    speed_cap: np.ndarray  # (S,) m/s from curvature (inf on straight lanes)
+    width: np.ndarray  # (S,) lane width metres
+    entry_wps: list[carla.Waypoint]
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.keys)
+
+    def locate(self, wp: carla.Waypoint, x: float, y: float) -> tuple[int, float]:
+        """(segment, s metres) of the point (x, y) on the lane of `wp` (projected on its polyline)."""
+        key = lane_key(wp)
+        if key not in self.index:
+            raise KeyError(f"lane {key} is not a driving lane of the graph")
+        k = self.index[key]
+        a, b = self.off[k], self.off[k] + self.n[k]
+        pts = self.pts[a:b]
+        seg = pts[1:] - pts[:-1]
+        rel = np.array([x, y]) - pts[:-1]
+        seg_len2 = np.maximum((seg * seg).sum(1), 1e-12)
+        t = np.clip((rel * seg).sum(1) / seg_len2, 0.0, 1.0)
+        proj = pts[:-1] + seg * t[:, None]
+        i = int(np.argmin(((proj - [x, y]) ** 2).sum(1)))
+        cum = self.cum[a:b]
+        return k, float(cum[i] + t[i] * (cum[i + 1] - cum[i]))
+
+    def pose(self, seg: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, yaw rad, z) at arc length `s` on segments `seg` (vectorised, s clipped to the lane)."""
+        return pose_on(self.pts, self.yaw, self.z, self.cum, self.off, self.n, self.length, seg, s)
+
+
+def pose_on(pts: np.ndarray, yaw: np.ndarray, z: np.ndarray, cum: np.ndarray, off: np.ndarray,
+            n: np.ndarray, length: np.ndarray, seg: np.ndarray, s: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Interpolated pose on polylines; see `LaneGraph.pose`."""
+    s = np.clip(s, 0.0, length[seg])
+    a = off[seg]
+    count = n[seg]
+    # Points are spaced uniformly except the last interval: search inside each segment.
+    ds = cum[a + 1] - cum[a]
+    i = np.minimum((s / np.maximum(ds, 1e-9)).astype(np.int64), count - 2)
+    i = np.where(s < cum[a + i], np.maximum(i - 1, 0), i)
+    i = np.where((s > cum[a + i + 1]) & (i < count - 2), i + 1, i)
+    p0 = a + i
+    span = np.maximum(cum[p0 + 1] - cum[p0], 1e-9)
+    f = np.clip((s - cum[p0]) / span, 0.0, 1.0)
+    x = pts[p0, 0] + f * (pts[p0 + 1, 0] - pts[p0, 0])
+    y = pts[p0, 1] + f * (pts[p0 + 1, 1] - pts[p0, 1])
+    dyaw = (yaw[p0 + 1] - yaw[p0] + np.pi) % (2 * np.pi) - np.pi
+    return x, y, yaw[p0] + f * dyaw, z[p0] + f * (z[p0 + 1] - z[p0])
+
+
+def _sample_lane(wp: carla.Waypoint, ds_m: float) -> list[carla.Waypoint]:
+    # carla raises "distance > 0.0" for lanes shorter than the step: retry finer, else give up.
+    for step in (ds_m, ds_m / 4.0, ds_m / 16.0):
+        try:
+            return list(wp.next_until_lane_end(step))
+        except RuntimeError:
+            continue
+    return []
+
+
+def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_mps2: float = 2.5
+                     ) -> LaneGraph:
+    """Sample every driving-lane segment of `carla_map` (see module docstring)."""
+    topology = carla_map.get_topology()
+    entries: dict[Key, carla.Waypoint] = {}
+    links: dict[Key, list[Key]] = {}
+    for a, b in topology:
+        for wp in (a, b):
+            entries.setdefault(lane_key(wp), wp)
+        links.setdefault(lane_key(a), [])
+        if lane_key(b) not in links[lane_key(a)]:
+            links[lane_key(a)].append(lane_key(b))
+    keys = sorted(entries)
+    index = {k: i for i, k in enumerate(keys)}
+    pts, yaws, zs, cums, offs, ns, lengths, junctions, widths, caps = [], [], [], [], [], [], [], [], [], []
+    total = 0
+    for key in keys:
+        wp = entries[key]
+        chain = [wp] + _sample_lane(wp, ds_m)
+        xy = np.array([[w.transform.location.x, w.transform.location.y] for w in chain])
+        keep = np.concatenate([[True], np.hypot(*np.diff(xy, axis=0).T) > 1e-3])
+        chain = [w for w, k in zip(chain, keep) if k]
+        xy = xy[keep]
+        if len(xy) < 2:  # a degenerate lane: give it a 1 cm stub so arrays stay well formed
+            yaw0 = math.radians(wp.transform.rotation.yaw)
+            xy = np.vstack([xy[:1], xy[:1] + [0.01 * math.cos(yaw0), 0.01 * math.sin(yaw0)]])
+            chain = [chain[0], chain[0]]
+        yaw = np.unwrap(np.radians([w.transform.rotation.yaw for w in chain]))
+        step = np.hypot(*np.diff(xy, axis=0).T)
+        cum = np.concatenate([[0.0], np.cumsum(step)])
+        curvature = np.abs(np.diff(yaw)) / np.maximum(step, 1e-6)
+        kmax = float(curvature.max()) if len(curvature) else 0.0
+        caps.append(math.sqrt(max_lateral_accel_mps2 / kmax) if kmax > 1e-4 else math.inf)
+        pts.append(xy)
+        yaws.append(yaw)
+        zs.append([w.transform.location.z for w in chain])
+        cums.append(cum)
+        offs.append(total)
+        ns.append(len(xy))
+        lengths.append(cum[-1])
+        junctions.append(wp.junction_id if wp.is_junction else -1)
+        widths.append(wp.lane_width)
+        total += len(xy)
+    succ = np.full((len(keys), MAX_SUCCESSORS), -1, np.int64)
+    n_succ = np.zeros(len(keys), np.int64)
+    for key, nexts in links.items():
+        targets = [index[k] for k in nexts if k in index][:MAX_SUCCESSORS]
+        succ[index[key], :len(targets)] = targets
+        n_succ[index[key]] = len(targets)
+    return LaneGraph(
+        keys=keys, index=index, pts=np.concatenate(pts), yaw=np.concatenate(yaws),
+        z=np.concatenate(zs).astype(np.float64), cum=np.concatenate(cums),
+        off=np.array(offs, np.int64), n=np.array(ns, np.int64), length=np.array(lengths),
+        succ=succ, n_succ=n_succ, junction=np.array(junctions, np.int64), speed_cap=np.array(caps),
+        width=np.array(widths), entry_wps=[entries[k] for k in keys],
+    )

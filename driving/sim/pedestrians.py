@@ -1,0 +1,268 @@
+"""Pedestrians: walk the layout's sidewalk paths, cross at crosswalks when the road is clear.
+
+Why paths and not a navmesh: the layout already gives the middle line of every sidewalk
+(`Layout.sidewalk_paths`) and the crosswalk polygons; walking along those polylines keeps
+walkers on sidewalks by construction and costs one vectorised interpolation per tick.
+
+Modes per walker:
+- PATH: moves along a sidewalk polyline (`direction` +1/-1). Passing the foot of a crosswalk it
+  crosses with probability `cross_probability`; at a path end it continues on a path that
+  starts within `JOIN_M`, or turns around.
+- WAIT: at a crosswalk foot until no vehicle is in or near the crossing (`CLEAR_RADIUS_M`).
+- TARGET: walks straight to a point (crossing, or a scenario's `set_walker_target`); a crossing
+  walker joins the path on the other side, a scripted one stops there.
+- IDLE: stands still.
+Speeds in m/s, positions in metres (CARLA x, y).
+"""
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+PATH, WAIT, TARGET, IDLE = 0, 1, 2, 3
+JOIN_M = 3.0
+#: A crosswalk end joins a sidewalk path when a path point lies this close (metres).
+CROSSWALK_REACH_M = 4.0
+#: The road counts as clear when no moving vehicle is within this distance of the crossing.
+CLEAR_RADIUS_M = 15.0
+#: A crossing walker looks this far ahead (metres) and waits for moving vehicles whose centre is
+#: closer than VEHICLE_CLEARANCE_M to that point.
+WALKER_PROBE_M = 1.5
+VEHICLE_CLEARANCE_M = 4.0
+
+
+class Pedestrians:
+    """Every walker of one world as rows of arrays; `rows[i]` is its row in the body arrays."""
+
+    def __init__(self, paths: list[np.ndarray], crosswalks: list[shapely.Polygon],
+                 rng: np.random.Generator, cross_probability: float = 0.5):
+        self.rng = rng
+        self.cross_probability = cross_probability
+        paths = [np.asarray(p, np.float64)[:, :2] for p in paths if len(p) >= 2]
+        self.paths = paths
+        self.cum = [np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))]) for p in paths]
+        self.path_len = np.array([c[-1] for c in self.cum]) if paths else np.zeros(0)
+        # Flat copies for vectorised interpolation: path k owns points off[k]:off[k]+n[k], and
+        # gcum = base[k] + cum is increasing over the whole concatenation.
+        self._n = np.array([len(q) for q in paths], np.int64)
+        self._off = np.concatenate([[0], np.cumsum(self._n)[:-1]]).astype(np.int64) if paths \
+            else np.zeros(0, np.int64)
+        self._base = np.concatenate([[0.0], np.cumsum(self.path_len + 1.0)[:-1]]) if paths else np.zeros(0)
+        self._pts = np.concatenate(paths) if paths else np.zeros((0, 2))
+        self._gcum = np.concatenate([b + c for b, c in zip(self._base, self.cum)]) if paths else np.zeros(0)
+        self._joins = self._endpoint_joins()
+        self.cross_path, self.cross_s, self.cross_to_path, self.cross_to_s = self._crossings(crosswalks)
+        self.rows = np.zeros(0, np.int64)
+        self.mode = np.zeros(0, np.int64)
+        self.path = np.zeros(0, np.int64)
+        self.s = np.zeros(0)
+        self.direction = np.zeros(0)
+        self.speed = np.zeros(0)
+        self.target = np.zeros((0, 2))
+        self.target_path = np.zeros(0, np.int64)  # path joined on arrival (-1: stop there)
+        self.target_s = np.zeros(0)
+        self.autopilot = np.zeros(0, np.bool_)
+
+    # ---- precomputation ---------------------------------------------------------------
+    def _endpoint_joins(self) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        # (path, end 0|1) -> [(other path, other end)] with endpoints within JOIN_M.
+        ends = [(k, e, p[0] if e == 0 else p[-1]) for k, p in enumerate(self.paths) for e in (0, 1)]
+        joins: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        if not ends:
+            return joins
+        pts = np.array([pt for _, _, pt in ends])
+        for a, (k, e, pt) in enumerate(ends):
+            d = np.hypot(*(pts - pt).T)
+            joins[(k, e)] = [(ends[b][0], ends[b][1]) for b in np.nonzero(d < JOIN_M)[0]
+                             if ends[b][0] != k]
+        return joins
+
+    def _nearest_on_paths(self, point: np.ndarray) -> tuple[int, float, float]:
+        # (path, s, distance) of the path point nearest to `point`.
+        best = (-1, 0.0, np.inf)
+        for k, p in enumerate(self.paths):
+            d = np.hypot(*(p - point).T)
+            i = int(np.argmin(d))
+            if d[i] < best[2]:
+                best = (k, float(self.cum[k][i]), float(d[i]))
+        return best
+
+    def _crossings(self, crosswalks: list[shapely.Polygon]) -> tuple[np.ndarray, ...]:
+        # One directed crossing per crosswalk end that reaches a sidewalk path on both sides.
+        rows = []
+        for poly in crosswalks:
+            rect = shapely.minimum_rotated_rectangle(poly)
+            c = np.asarray(rect.exterior.coords)[:4]
+            edges = [(c[i], c[(i + 1) % 4]) for i in range(4)]
+            edges.sort(key=lambda e: np.hypot(*(e[1] - e[0])))
+            ends = [0.5 * (e[0] + e[1]) for e in edges[:2]]  # middles of the two short sides
+            found = [self._nearest_on_paths(e) for e in ends]
+            if any(f[0] < 0 or f[2] > CROSSWALK_REACH_M for f in found):
+                continue
+            (pa, sa, _), (pb, sb, _) = found
+            rows.append((pa, sa, pb, sb))
+            rows.append((pb, sb, pa, sa))
+        arr = np.array(rows, np.float64).reshape(-1, 4)
+        return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2].astype(np.int64), arr[:, 3]
+
+    # ---- actors ------------------------------------------------------------------------
+    def add(self, row: int, x: float, y: float, speed_mps: float, autopilot: bool) -> None:
+        """Add body `row` at (x, y): on autopilot it joins the nearest sidewalk path."""
+        path, s, direction, mode = -1, 0.0, 1.0, IDLE
+        if autopilot and self.paths:
+            path, s, _ = self._nearest_on_paths(np.array([x, y]))
+            direction = 1.0 if self.rng.random() < 0.5 else -1.0
+            mode = PATH
+        self.rows = np.append(self.rows, row)
+        self.mode = np.append(self.mode, mode)
+        self.path = np.append(self.path, path)
+        self.s = np.append(self.s, s)
+        self.direction = np.append(self.direction, direction)
+        self.speed = np.append(self.speed, speed_mps)
+        self.target = np.vstack([self.target, [[x, y]]])
+        self.target_path = np.append(self.target_path, -1)
+        self.target_s = np.append(self.target_s, 0.0)
+        self.autopilot = np.append(self.autopilot, autopilot)
+
+    def remove(self, row: int) -> None:
+        hit = np.nonzero(self.rows == row)[0]
+        if not len(hit):
+            return
+        i = int(hit[0])
+        for name in ("rows", "mode", "path", "s", "direction", "speed", "target", "target_path",
+                     "target_s", "autopilot"):
+            setattr(self, name, np.delete(getattr(self, name), i, axis=0))
+
+    def index_of(self, row: int) -> int:
+        hit = np.nonzero(self.rows == row)[0]
+        return int(hit[0]) if len(hit) else -1
+
+    def position(self, row: int) -> tuple[float, float] | None:
+        """Where an autopilot walker stands on its path (None when it is not on one)."""
+        i = self.index_of(row)
+        if i < 0 or self.mode[i] != PATH:
+            return None
+        return self._point(int(self.path[i]), float(self.s[i]))
+
+    def set_target(self, row: int, x: float, y: float, speed_mps: float) -> None:
+        """Walk body `row` straight to (x, y) at `speed_mps`, then stand there."""
+        i = self.index_of(row)
+        self.mode[i] = TARGET
+        self.target[i] = (x, y)
+        self.target_path[i] = -1
+        self.speed[i] = speed_mps
+        self.autopilot[i] = False
+
+    def stop(self, row: int) -> None:
+        """Stop a walker where it is (hit by a vehicle); an autopilot walker resumes next tick."""
+        i = self.index_of(row)
+        if i >= 0 and self.mode[i] == TARGET and not self.autopilot[i]:
+            self.mode[i] = IDLE
+
+    # ---- per tick ------------------------------------------------------------------------
+    def step(self, x: np.ndarray, y: np.ndarray, vehicle_xy: np.ndarray, vehicle_speed: np.ndarray,
+             dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance all walkers; `x`, `y` are their current positions (rows order).
+
+        Returns new (x, y, yaw rad, vx, vy) per walker. `vehicle_xy`/`vehicle_speed` are all
+        vehicles, used to decide whether a crossing is clear.
+        """
+        nx, ny = x.copy(), y.copy()
+        on_path = self.mode == PATH
+        if on_path.any():
+            idx = np.nonzero(on_path)[0]
+            old_s = self.s[idx].copy()
+            self.s[idx] += self.direction[idx] * self.speed[idx] * dt_s
+            self._maybe_cross(idx, old_s)
+            s_now, length = self.s[idx], self.path_len[self.path[idx]]
+            for i in idx[(self.mode[idx] == PATH) & ((s_now < 0.0) | (s_now > length))]:
+                self._path_end(int(i))
+            walking = np.nonzero(self.mode == PATH)[0]
+            nx[walking], ny[walking] = self._points(self.path[walking], self.s[walking])
+        for i in np.nonzero(self.mode == WAIT)[0]:
+            if self._clear(int(i), vehicle_xy, vehicle_speed):
+                self.mode[i] = TARGET
+        moving = np.nonzero(self.mode == TARGET)[0]
+        if len(moving):
+            d = self.target[moving] - np.stack([x[moving], y[moving]], 1)
+            dist = np.hypot(d[:, 0], d[:, 1])
+            step = np.minimum(self.speed[moving] * dt_s, dist)
+            unit = d / np.maximum(dist, 1e-9)[:, None]
+            step[self._vehicle_in_the_way(moving, x, y, unit, vehicle_xy, vehicle_speed)] = 0.0
+            nx[moving] = x[moving] + unit[:, 0] * step
+            ny[moving] = y[moving] + unit[:, 1] * step
+            for k in np.nonzero(dist <= self.speed[moving] * dt_s)[0]:
+                i = int(moving[k])
+                if self.target_path[i] >= 0:
+                    self.mode[i], self.path[i], self.s[i] = PATH, self.target_path[i], self.target_s[i]
+                else:
+                    self.mode[i] = IDLE
+        vx, vy = (nx - x) / dt_s, (ny - y) / dt_s
+        return nx, ny, np.arctan2(vy, vx), vx, vy
+
+    def _vehicle_in_the_way(self, moving: np.ndarray, x: np.ndarray, y: np.ndarray, unit: np.ndarray,
+                            vehicle_xy: np.ndarray, vehicle_speed: np.ndarray) -> np.ndarray:
+        # A crossing walker waits while a moving vehicle is just ahead of it (a stopped one waits
+        # for the walker instead, so the two never block each other).
+        crossing = self.autopilot[moving]
+        fast = vehicle_speed > 0.3
+        if not crossing.any() or not fast.any():
+            return np.zeros(len(moving), np.bool_)
+        probe = np.stack([x[moving], y[moving]], 1) + unit * WALKER_PROBE_M
+        d = np.hypot(probe[:, None, 0] - vehicle_xy[None, fast, 0], probe[:, None, 1] - vehicle_xy[None, fast, 1])
+        return crossing & (d < VEHICLE_CLEARANCE_M).any(1)
+
+    def _points(self, path: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Vectorised position at arc length s on each path.
+        s = np.clip(s, 0.0, self.path_len[path])
+        j = np.searchsorted(self._gcum, self._base[path] + s, side="right") - 1
+        j = np.clip(j, self._off[path], self._off[path] + self._n[path] - 2)
+        span = np.maximum(self._gcum[j + 1] - self._gcum[j], 1e-9)
+        f = np.clip((self._base[path] + s - self._gcum[j]) / span, 0.0, 1.0)
+        p0, p1 = self._pts[j], self._pts[j + 1]
+        return p0[:, 0] + f * (p1[:, 0] - p0[:, 0]), p0[:, 1] + f * (p1[:, 1] - p0[:, 1])
+
+    def _point(self, path: int, s: float) -> tuple[float, float]:
+        x, y = self._points(np.array([path]), np.array([s]))
+        return float(x[0]), float(y[0])
+
+    def _maybe_cross(self, idx: np.ndarray, old_s: np.ndarray) -> None:
+        if not len(self.cross_path):
+            return
+        same = self.path[idx][:, None] == self.cross_path[None, :]
+        lo = np.minimum(old_s, self.s[idx])[:, None]
+        hi = np.maximum(old_s, self.s[idx])[:, None]
+        passed = same & (lo < self.cross_s[None, :]) & (self.cross_s[None, :] <= hi)
+        for a, c in zip(*np.nonzero(passed)):
+            i = int(idx[a])
+            if not self.autopilot[i] or self.mode[i] != PATH:
+                continue
+            if self.rng.random() < self.cross_probability:
+                self.mode[i] = WAIT
+                self.s[i] = self.cross_s[c]
+                self.target[i] = self._point(int(self.cross_to_path[c]), float(self.cross_to_s[c]))
+                self.target_path[i] = self.cross_to_path[c]
+                self.target_s[i] = self.cross_to_s[c]
+
+    def _path_end(self, i: int) -> None:
+        path = int(self.path[i])
+        end = 1 if self.s[i] > self.path_len[path] else 0
+        options = self._joins.get((path, end), [])
+        if options and self.autopilot[i]:
+            other, other_end = options[int(self.rng.integers(len(options)))]
+            self.path[i] = other
+            self.s[i] = 0.0 if other_end == 0 else self.path_len[other]
+            self.direction[i] = 1.0 if other_end == 0 else -1.0
+        else:
+            self.s[i] = float(np.clip(self.s[i], 0.0, self.path_len[path]))
+            self.direction[i] = -self.direction[i]
+
+    def _clear(self, i: int, vehicle_xy: np.ndarray, vehicle_speed: np.ndarray) -> bool:
+        # Clear: no vehicle moving faster than 0.5 m/s within CLEAR_RADIUS_M of the crossing middle,
+        # and no vehicle at all within 3 m of it.
+        here = np.array(self._point(int(self.path[i]), float(self.s[i])))
+        mid = 0.5 * (here + self.target[i])
+        if not len(vehicle_xy):
+            return True
+        d = np.hypot(*(vehicle_xy - mid).T)
+        return not (((d < CLEAR_RADIUS_M) & (vehicle_speed > 0.5)).any() or (d < 3.0).any())

@@ -1,0 +1,52 @@
+"""`sensor.other.imu`: [ax, ay, az, gx, gy, gz, compass] float64, as CARLA's IMU.
+
+Accelerometer in m/s^2 in the sensor frame, gravity included (a resting sensor reads +9.81 on
+z), from the parent's velocity difference between reads; gyroscope in rad/s (yaw rate only: the
+embedded vehicles do not roll or pitch); compass in radians in [0, 2 pi), 0 = north = -y of the
+CARLA world, pi/2 = east (+x).
+"""
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+import numpy as np
+
+from driving.sim.sensor_models.base import FrameInputs, SensorModel
+from driving.world import ActorState
+
+GRAVITY_MPS2 = 9.81
+
+
+class ImuModel(SensorModel):
+    TYPES = ("sensor.other.imu",)
+    DEFAULTS: ClassVar[dict[str, float]] = {"noise_accel_stddev_x": 0.0, "noise_accel_stddev_y": 0.0, "noise_accel_stddev_z": 0.0,
+                "noise_gyro_stddev_x": 0.0, "noise_gyro_stddev_y": 0.0, "noise_gyro_stddev_z": 0.0,
+                "noise_gyro_bias_x": 0.0, "noise_gyro_bias_y": 0.0, "noise_gyro_bias_z": 0.0, "noise_seed": 0.0}
+    LEADERBOARD: ClassVar[dict[str, float]] = {"noise_accel_stddev_x": 0.001, "noise_accel_stddev_y": 0.001, "noise_accel_stddev_z": 0.015,
+                   "noise_gyro_stddev_x": 0.001, "noise_gyro_stddev_y": 0.001, "noise_gyro_stddev_z": 0.001}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._last_velocity: np.ndarray | None = None
+
+    def read(self, parent: ActorState, inputs: FrameInputs) -> np.ndarray:
+        pose = self.world_pose(parent)
+        rot = pose[:3, :3]
+        v = parent.velocity
+        velocity = np.array([v.x, v.y, v.z])
+        accel_world = np.zeros(3)
+        if self._last_velocity is not None and inputs.delta_seconds > 0:
+            accel_world = (velocity - self._last_velocity) / inputs.delta_seconds
+        self._last_velocity = velocity
+        accel = rot.T @ (accel_world + [0.0, 0.0, GRAVITY_MPS2])
+        gyro = rot.T @ np.array([0.0, 0.0, math.radians(parent.angular_velocity_dps)])
+        a = self.attrs
+        accel += self.rng.normal(0.0, 1.0, 3) * [a["noise_accel_stddev_x"], a["noise_accel_stddev_y"],
+                                                 a["noise_accel_stddev_z"]]
+        gyro += [a["noise_gyro_bias_x"], a["noise_gyro_bias_y"], a["noise_gyro_bias_z"]]
+        gyro += self.rng.normal(0.0, 1.0, 3) * [a["noise_gyro_stddev_x"], a["noise_gyro_stddev_y"],
+                                                a["noise_gyro_stddev_z"]]
+        yaw_deg = math.degrees(math.atan2(pose[1, 0], pose[0, 0]))
+        compass = math.radians((yaw_deg + 90.0) % 360.0)
+        return np.concatenate([accel, gyro, [compass]]).astype(np.float64)

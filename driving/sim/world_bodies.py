@@ -1,0 +1,134 @@
+"""The embedded world's moving bodies as one table of numpy arrays (one row per actor).
+
+Why one table: NPC drivers, pedestrians, the ego dynamics and the collision tests all read every
+body each tick; flat float arrays let numba kernels scan them without building Python objects.
+`carla` objects are built only when someone reads an actor state. A destroyed actor's row is
+parked far away with a zero box (`active` False) and reused by the next spawn.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import carla
+import numpy as np
+
+from driving.tags import Tag
+from driving.world import ActorKind, ActorState
+
+#: Where parked (free) rows sit, metres: far outside any map, so no test ever meets them.
+PARKED_M = 1.0e7
+
+_FLOATS = ("x", "y", "z", "yaw", "speed", "vx", "vy", "yaw_rate", "hl", "hw", "hh", "mass",
+           "wheelbase", "max_steer", "steer_rate", "max_accel", "max_brake", "top_speed",
+           "reverse_top_speed", "wheel", "throttle", "steer", "brake")
+_BOOLS = ("active", "npc", "vehicle", "hand_brake", "reverse")
+
+
+@dataclass
+class ActorRecord:
+    """What the world knows about an actor besides its row: identity and how it is driven."""
+
+    id: int
+    row: int
+    kind: ActorKind
+    type_id: str
+    role_name: str
+    color_rgb: tuple[int, int, int]
+    autopilot: bool
+    control: carla.VehicleControl = field(default_factory=carla.VehicleControl)
+
+
+class Bodies:
+    """Growable arrays of body state; attribute `x` etc. are views of the used rows.
+
+    Units: metres, radians (yaw, wheel angle), m/s, rad/s, kg. `hl`, `hw`, `hh` are box half
+    length, width and height. Rows of free slots are parked at `PARKED_M`.
+    """
+
+    def __init__(self, capacity: int = 64):
+        self._cap = capacity
+        self.n_rows = 0
+        self._free: list[int] = []
+        self._data: dict[str, np.ndarray] = {}
+        for name in _FLOATS:
+            self._data[name] = np.zeros(capacity)
+        for name in _BOOLS:
+            self._data[name] = np.zeros(capacity, np.bool_)
+        self._data["x"][:] = PARKED_M
+        self._data["y"][:] = PARKED_M
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        data = self.__dict__.get("_data")
+        if data is not None and name in data:
+            return data[name][: self.n_rows]
+        raise AttributeError(name)
+
+    def allocate(self) -> int:
+        """A free row (reused or new), zeroed and inactive."""
+        if self._free:
+            return self._free.pop(0)
+        if self.n_rows == self._cap:
+            self._cap *= 2
+            for name, arr in self._data.items():
+                grown = np.zeros(self._cap, arr.dtype)
+                grown[: len(arr)] = arr
+                if name in ("x", "y"):
+                    grown[len(arr):] = PARKED_M
+                self._data[name] = grown
+        self.n_rows += 1
+        return self.n_rows - 1
+
+    def release(self, row: int) -> None:
+        """Park `row` and remember it for reuse (lowest rows first, so reuse is deterministic)."""
+        for arr in self._data.values():
+            arr[row] = False if arr.dtype == np.bool_ else 0.0
+        self._data["x"][row] = PARKED_M
+        self._data["y"][row] = PARKED_M
+        self._free.append(row)
+        self._free.sort()
+
+    def row_floats(self, row: int, names: tuple[str, ...]) -> list[float]:
+        """Python floats of one row (cheap reads for building carla objects)."""
+        return [float(self._data[name][row]) for name in names]
+
+    def set(self, row: int, **values: float | bool) -> None:
+        for name, value in values.items():
+            self._data[name][row] = value
+
+    def collision_view(self) -> tuple[np.ndarray, ...]:
+        """(x, y, yaw, hl, hw) of all rows, for `collisions.box_contacts`."""
+        return self.x, self.y, self.yaw, self.hl, self.hw
+
+    def kernel_view(self) -> dict[str, np.ndarray]:
+        """The arrays the NPC driver kernel reads."""
+        return {name: getattr(self, name) for name in ("x", "y", "yaw", "hl", "hw", "vx", "vy",
+                                                        "active", "npc", "vehicle")}
+
+
+_STATE_FIELDS = ("x", "y", "z", "yaw", "speed", "vx", "vy", "yaw_rate", "hl", "hw", "hh")
+
+
+def actor_state(bodies: Bodies, rec: ActorRecord, npc_accel_mps2: float = 0.0) -> ActorState:
+    """The `ActorState` of `rec` built from its row (carla objects are made only here)."""
+    x, y, z, yaw, speed, vx, vy, yaw_rate, hl, hw, hh = bodies.row_floats(rec.row, _STATE_FIELDS)
+    control = None
+    if rec.kind == ActorKind.VEHICLE:
+        control = _npc_control(bodies, rec.row, npc_accel_mps2) if rec.autopilot else rec.control
+    return ActorState(
+        id=rec.id, kind=rec.kind, type_id=rec.type_id, role_name=rec.role_name,
+        transform=carla.Transform(carla.Location(x, y, z), carla.Rotation(yaw=math.degrees(yaw))),
+        velocity=carla.Vector3D(vx, vy, 0.0), angular_velocity_dps=math.degrees(yaw_rate),
+        speed_mps=speed, extent=carla.Vector3D(hl, hw, hh),
+        tag=Tag.VEHICLES if rec.kind == ActorKind.VEHICLE else Tag.PEDESTRIAN,
+        color_rgb=rec.color_rgb, control=control)
+
+
+def _npc_control(bodies: Bodies, row: int, accel_mps2: float) -> carla.VehicleControl:
+    # What a driver would have pressed to move an NPC as it moved (for logs and datasets).
+    speed, yaw_rate, wheelbase, max_steer, max_accel, max_brake = bodies.row_floats(
+        row, ("speed", "yaw_rate", "wheelbase", "max_steer", "max_accel", "max_brake"))
+    wheel = math.atan(wheelbase * yaw_rate / max(speed, 0.1))
+    steer = max(-1.0, min(1.0, wheel / max(max_steer, 1e-6)))
+    return carla.VehicleControl(throttle=min(1.0, max(0.0, accel_mps2 / max(max_accel, 1e-6))),
+                                steer=steer, brake=min(1.0, max(0.0, -accel_mps2 / max(max_brake, 1e-6))))

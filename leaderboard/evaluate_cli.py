@@ -1,0 +1,94 @@
+"""`driving evaluate`: the friendly front of the leaderboard evaluator.
+
+Defaults that just work (the expert on the bundled `val_short` routes, results under
+runs/evaluate/), a rich progress bar per route, a summary table at the end and an optional
+top-down mp4 per route (`--video`). Takes every official evaluator argument as well.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+BUNDLED_ROUTES_DIR = Path(__file__).resolve().parent / "data"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from leaderboard.leaderboard_evaluator import add_evaluator_arguments
+
+    add_evaluator_arguments(parser, official_defaults=False)
+    parser.set_defaults(routes="val_short", agent="expert", checkpoint=None)
+    parser.add_argument("--out", default="runs/evaluate",
+                        help="output folder (results.json unless --checkpoint, videos/)")
+    parser.add_argument("--video", action="store_true", help="write a top-down mp4 per route into OUT/videos")
+
+
+def _routes_path(value: str) -> str:
+    """A bundled set name (`val_short`, `test_long`, ...) or a path to a routes XML file."""
+    bundled = BUNDLED_ROUTES_DIR / f"routes_{value}.xml"
+    if not Path(value).exists() and bundled.is_file():
+        return str(bundled)
+    if not Path(value).exists():
+        from driving.errors import InputError
+
+        names = sorted(p.stem.removeprefix("routes_") for p in BUNDLED_ROUTES_DIR.glob("routes_*.xml"))
+        raise InputError(f"--routes {value}: no such file and not a bundled route set; bundled: {names}")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from leaderboard.leaderboard_evaluator import plan_evaluation, run_evaluation
+
+    out = Path(args.out)
+    args.routes = _routes_path(args.routes)
+    if args.checkpoint is None:
+        args.checkpoint = str(out / "results.json")
+    args.video_dir = str(out / "videos") if args.video else None
+    plan = plan_evaluation(args)
+    console = Console()
+    console.print(f"[bold]evaluating[/] {plan.opts.agent} on {args.routes} "
+                  f"({len(plan.jobs)} route runs, {plan.workers} worker(s), track {plan.opts.track})")
+    rows = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        tasks: dict[int, int] = {}
+
+        def task_for(index: int) -> int:
+            if index not in tasks:
+                tasks[index] = progress.add_task(f"route run {index}", total=100.0, info="")
+            return tasks[index]
+
+        def on_tick(index: int, completion: float, game_s: float) -> None:
+            progress.update(task_for(index), completed=completion, info=f"{game_s:6.1f} s game")
+
+        def on_route(outcome, results) -> None:
+            r = outcome.record
+            progress.update(task_for(r.index), description=f"{r.route_id} #{r.index}",
+                            completed=r.scores["score_route"],
+                            info=f"{r.status}  DS {r.scores['score_composed']:.1f}")
+            rows.append(r)
+
+        results = run_evaluation(plan, progress=on_tick, on_route=on_route)
+    table = Table(title=f"results: {plan.checkpoint}")
+    for col in ("route", "index", "status", "DS", "RC", "IS", "infractions"):
+        table.add_column(col, justify="right" if col in ("index", "DS", "RC", "IS") else "left",
+                         no_wrap=col == "route")
+    for r in results.records:
+        n_inf = {k: len(v) for k, v in r.infractions.items() if v}
+        table.add_row(str(r.route_id), str(r.index), r.status, f"{r.scores['score_composed']:.2f}",
+                      f"{r.scores['score_route']:.2f}", f"{r.scores['score_penalty']:.3f}",
+                      ", ".join(f"{k} {n}" for k, n in n_inf.items()) or "-")
+    console.print(table)
+    doc = results.to_json()
+    if doc["values"]:
+        ds, rc, pen = doc["values"][:3]
+        console.print(f"[bold]mean DS {ds}  RC {rc}  IS {pen}[/]  entry status: {doc['entry_status']}")
+        per_km = ", ".join(f"{label.lower()} {value}" for label, value in zip(doc["labels"][3:], doc["values"][3:])
+                           if float(value) > 0)
+        console.print(f"infractions per km: {per_km or 'none'}")
+    if args.video:
+        console.print(f"videos: {out / 'videos'}")
+    return 0

@@ -1,0 +1,206 @@
+"""`python -m leaderboard.leaderboard_evaluator`: the official evaluator's arguments and flow.
+
+Arguments are the official LB1.0 ones (--routes, --scenarios, --repetitions, --routes-subset,
+--track, --agent, --agent-config, --checkpoint, --resume, --debug, --record, --timeout, --host,
+--port, --trafficManagerPort, --trafficManagerSeed) plus --backend (embedded by default),
+--workers N (parallel routes, each worker with its own world) and --maps DIR (towns as
+<town>.xodr). Every route x repetition gets a record, written atomically after each route in
+route order; --resume continues at the checkpoint's progress. All input is checked before the
+first route runs, so a typo fails at once with one clear message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from driving.errors import InputError
+from leaderboard.results import Results, new_results, resume_results
+from leaderboard.route_runner import ProgressFn, RouteJob, RouteOutcome, RunOptions, resolve_town, run_route
+from leaderboard.statistics import FAILURE_SIMULATION, failed_record
+
+
+def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: bool = True) -> None:
+    """The official evaluator's arguments (plus ours); `driving evaluate` reuses them."""
+    parser.add_argument("--host", default="localhost", help="CARLA server host (carla backend)")
+    parser.add_argument("--port", default="2000", help="CARLA server port (carla backend)")
+    parser.add_argument("--trafficManagerPort", default="8000", help="Traffic Manager port (carla backend)")
+    parser.add_argument("--trafficManagerSeed", default="0", help="seed of background traffic")
+    parser.add_argument("--debug", type=int, default=0, help="print route events (1) ")
+    parser.add_argument("--record", type=str, default="", help="CARLA recorder folder (carla backend)")
+    parser.add_argument("--timeout", default="60.0", help="wall seconds allowed per agent call (setup, run_step)")
+    parser.add_argument("--routes", required=official_defaults, help="routes XML (LB1.0 or LB2.0 layout)")
+    parser.add_argument("--scenarios", required=False, default="",
+                        help="scenarios JSON (LB1.0); checked, scenarios are not spawned by this evaluator yet")
+    parser.add_argument("--repetitions", type=int, default=1, help="times each route is driven")
+    parser.add_argument("--routes-subset", default="", help="route ids to run, e.g. '0-3,7'")
+    parser.add_argument("-a", "--agent", required=official_defaults,
+                        help="agent file (.py with get_entry_point) or built-in name (expert, letfuser)")
+    parser.add_argument("--agent-config", default="", help="path passed to the agent's setup()")
+    parser.add_argument("--track", default="SENSORS", help="SENSORS, MAP or RESEARCH (allows depth/semantic cameras)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint's progress")
+    parser.add_argument("--checkpoint", default="./simulation_results.json", help="results JSON path")
+    parser.add_argument("--backend", default="embedded", help="world backend: embedded or carla")
+    parser.add_argument("--workers", type=int, default=1, help="routes driven in parallel processes")
+    parser.add_argument("--maps", default=None, help="folder of <town>.xodr maps for routes' towns")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked evaluation: jobs in results order, run options and where results go."""
+
+    jobs: list[RouteJob]
+    route_names: list[str]  # official route id (RouteScenario_<id>) of each job
+    opts: RunOptions
+    checkpoint: Path
+    resume: bool
+    repetitions: int
+    workers: int
+
+
+def _positive_float(value: str, name: str) -> float:
+    try:
+        out = float(value)
+    except ValueError:
+        raise InputError(f"{name}: expected a number of seconds, got {value!r}") from None
+    if not out > 0:
+        raise InputError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return out
+
+
+def plan_evaluation(args: argparse.Namespace) -> Plan:
+    """Check every input (routes, towns, agent, track, scenarios, numbers) and build the jobs."""
+    from driving.backends import available_backends
+    from leaderboard.agents_registry import load_agent_class
+    from leaderboard.autoagents.agent_wrapper import parse_track
+    from leaderboard.routes import parse_routes_file
+
+    if args.backend not in available_backends():
+        raise InputError(f"--backend: unknown backend {args.backend!r}; expected one of {available_backends()}")
+    if args.backend == "carla":
+        from driving.backends import create_world
+
+        create_world("carla")  # raises the clear "not implemented yet" error
+    if args.record:
+        raise InputError("--record: the CARLA recorder needs the carla backend; the embedded backend has none")
+    if args.repetitions < 1:
+        raise InputError(f"--repetitions: expected an integer >= 1, got {args.repetitions}")
+    if args.workers < 1:
+        raise InputError(f"--workers: expected an integer >= 1, got {args.workers}")
+    timeout_s = _positive_float(args.timeout, "--timeout")
+    try:
+        seed = int(args.trafficManagerSeed)
+    except ValueError:
+        raise InputError(f"--trafficManagerSeed: expected an integer, got {args.trafficManagerSeed!r}") from None
+    track = parse_track(args.track).value
+    if args.maps and not Path(args.maps).is_dir():
+        raise InputError(f"--maps {args.maps}: not a folder")
+    if args.scenarios:
+        try:
+            json.loads(Path(args.scenarios).read_text())
+        except OSError as exc:
+            raise InputError(f"--scenarios {args.scenarios}: cannot read ({exc.strerror})") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"--scenarios {args.scenarios}: not valid JSON ({exc})") from None
+    routes_path = str(Path(args.routes).resolve())
+    configs = parse_routes_file(routes_path, args.routes_subset)
+    if not configs:
+        raise InputError(f"--routes {args.routes}: no route selected (--routes-subset {args.routes_subset!r})")
+    from driving.sim.maps import load_map
+
+    for town in sorted({config.town for config in configs}):
+        load_map(resolve_town(town, args.maps))  # a malformed map fails here, not mid-run (cached)
+    load_agent_class(args.agent)
+    agent = args.agent
+    from leaderboard.agents_registry import resolve_agent
+
+    agent_path = str(resolve_agent(agent))
+    opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,
+                      backend=args.backend, maps_dir=args.maps, seed=seed, debug=args.debug,
+                      video_dir=getattr(args, "video_dir", None))
+    reps = args.repetitions
+    jobs = [RouteJob(routes_path, args.routes_subset, pos, rep, pos * reps + rep)
+            for pos in range(len(configs)) for rep in range(reps)]
+    names = [configs[job.position].name for job in jobs]
+    return Plan(jobs, names, opts, Path(args.checkpoint), bool(args.resume), reps, args.workers)
+
+
+def route_worker(payload: tuple[RouteJob, RunOptions, ProgressFn | None]) -> RouteOutcome:
+    """Run one job in this process with its cached world, routes and agent class (picklable entry)."""
+    from leaderboard.agents_registry import load_agent_class
+    from leaderboard.workers import process_state
+
+    job, opts, progress = payload
+    state = process_state()
+    config = state.routes(job.routes_path, job.routes_subset)[job.position]
+    try:
+        world = state.world(opts.backend)
+    except Exception as exc:  # noqa: BLE001 - a world that cannot start is a simulation crash
+        record = failed_record(config.name, job.index, FAILURE_SIMULATION, 0.0)
+        return RouteOutcome(record, [], f"{type(exc).__name__}: {exc}")
+    return run_route(world, config, job, opts, load_agent_class(opts.agent), progress)
+
+
+def run_evaluation(plan: Plan, progress: ProgressFn | None = None,
+                   on_route: Callable[[RouteOutcome, Results], None] | None = None) -> Results:
+    """Drive every pending job and write the results file after each route (route order).
+
+    `progress(index, completion %, game s)` is called during routes (from a helper thread when
+    routes run in worker processes); `on_route(outcome, results)` after each recorded route.
+    """
+    from leaderboard.workers import ProgressChannel, in_order, process_state, run_jobs
+
+    total = len(plan.jobs)
+    results = (resume_results(plan.checkpoint, total, plan.repetitions) if plan.resume
+               else new_results(plan.checkpoint, total, plan.repetitions))
+    done = [r.route_id for r in results.records]
+    if done != plan.route_names[:len(done)]:
+        raise InputError(f"{plan.checkpoint}: cannot resume, its records {done[:3]}... are not the first routes "
+                         f"of this routes file {plan.route_names[:3]}...")
+    pending = plan.jobs[results.next_index:]
+    try:
+        with ProgressChannel(progress, plan.workers) as channel:
+            payloads = [(job, plan.opts, channel.reporter) for job in pending]
+            for pos, outcome in in_order(run_jobs(route_worker, payloads, plan.workers)):
+                job = pending[pos]
+                if isinstance(outcome, BaseException):
+                    routes = process_state().routes(job.routes_path, job.routes_subset)
+                    record = failed_record(routes[job.position].name, job.index, FAILURE_SIMULATION, 0.0)
+                    outcome = RouteOutcome(record, [], f"worker failed: {type(outcome).__name__}: {outcome}")
+                results.add(outcome.record, outcome.sensors)
+                if on_route is not None:
+                    on_route(outcome, results)
+    finally:
+        if plan.workers <= 1:
+            process_state().close()
+    return results
+
+
+def _print_route(outcome: RouteOutcome, results: Results) -> None:
+    r = outcome.record
+    print(f"[{results.next_index}/{results.total}] {r.route_id} (index {r.index}): {r.status}; "
+          f"DS {r.scores['score_composed']:.2f} RC {r.scores['score_route']:.2f} "
+          f"IS {r.scores['score_penalty']:.3f}", flush=True)
+    if outcome.error:
+        print(f"    {outcome.error.splitlines()[0]}", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="leaderboard_evaluator", description=__doc__.split("\n")[0])
+    add_evaluator_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        plan = plan_evaluation(args)
+        results = run_evaluation(plan, on_route=_print_route)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"results: {plan.checkpoint} ({results.entry_status})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

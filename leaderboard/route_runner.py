@@ -1,0 +1,344 @@
+"""Drive one route: load the town, spawn ego and traffic, set up the agent, tick until the criteria end it.
+
+The loop follows the official ScenarioManager: each tick the agent gets the frame's sensor data and
+game time and returns a control, the criteria are updated on the world's state, the control is
+applied and the world ticks. Any failure is recorded with the official status and the route
+returns a record instead of raising, so the evaluation goes on with the next route:
+agent construction or plan hand-over failing -> "Agent couldn't be set up"; an invalid rig ->
+"Agent's sensors were invalid"; an exception in run_step, or one slower than `timeout_s` wall
+seconds -> "Agent crashed"; a world failure -> "Simulation crashed".
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import carla
+
+from driving.errors import InputError
+from driving.world import CollisionEvent, World
+from leaderboard.autoagents.agent_wrapper import (
+    AgentWrapper,
+    SensorConfigurationInvalid,
+    sensor_icons,
+    validate_sensor_configuration,
+)
+from leaderboard.autoagents.autonomous_agent import PrivilegedAgent, SensorReceivedNoData
+from leaderboard.criteria import CriteriaTick, RouteCriteria
+from leaderboard.criteria.signals import DISTANCE_LIGHT_M
+from leaderboard.routes import RouteConfig
+from leaderboard.statistics import (
+    FAILURE_AGENT_CRASHED,
+    FAILURE_SENSORS,
+    FAILURE_SETUP,
+    FAILURE_SIMULATION,
+    RouteRecord,
+    compute_route_record,
+    failed_record,
+)
+
+#: Background traffic when a route gives no counts: official per-town vehicles, else these.
+OFFICIAL_VEHICLES_PER_TOWN = {"Town01": 120, "Town02": 100, "Town03": 120, "Town04": 200, "Town05": 120,
+                              "Town06": 150, "Town07": 110, "Town08": 180, "Town09": 300, "Town10": 120}
+DEFAULT_VEHICLES = 40
+DEFAULT_WALKERS = 20
+SPAWN_LIFT_M = 0.2  # the ego is spawned slightly above the route's first point
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run routes (plain values, so a job crosses process boundaries).
+
+    `timeout_s` bounds each agent call (setup and every run_step) in wall seconds, as the
+    official `--timeout`. `seed` offsets the per-route seed (route index added).
+    """
+
+    agent: str
+    agent_config: str = ""
+    track: str = "SENSORS"
+    timeout_s: float = 60.0
+    backend: str = "embedded"
+    maps_dir: str | None = None
+    seed: int = 0
+    debug: int = 0
+    video_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class RouteJob:
+    """One route x repetition: where to read the route and its index in the results file."""
+
+    routes_path: str
+    routes_subset: str
+    position: int  # in parse_routes_file's list
+    repetition: int
+    index: int  # position * repetitions + repetition, as the official RouteIndexer
+
+
+@dataclass
+class RouteOutcome:
+    """A finished route: its record, the rig's icons (for the results file) and an error text."""
+
+    record: RouteRecord
+    sensors: list[str]
+    error: str = ""
+
+
+ProgressFn = Callable[[int, float, float], None]  # (index, route completion %, game seconds)
+
+
+def resolve_town(town: str, maps_dir: str | None) -> str:
+    """A route's town -> what `World.load_map` takes: `<town>.xodr` in maps_dir, else a bundled map."""
+    from driving.sim.maps import available_maps
+
+    if maps_dir:
+        candidate = Path(maps_dir) / f"{town}.xodr"
+        if candidate.is_file():
+            return str(candidate)
+    if town in available_maps():
+        return town
+    where = f" or {Path(maps_dir) / (town + '.xodr')}" if maps_dir else " (pass --maps DIR for other towns)"
+    raise InputError(f"route town {town!r}: not a bundled map{where}; bundled maps: {available_maps()}")
+
+
+class AgentTimeout(RuntimeError):
+    """An agent call took longer than the allowed wall time."""
+
+
+class AgentCaller:
+    """Runs agent calls on one daemon thread so a call can be abandoned after `timeout_s`.
+
+    After a timeout the caller is unusable (the thread may still be busy); make a new one.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._results: queue.Queue = queue.Queue()
+        self.stuck = False  # a call timed out: the thread may never come back
+        threading.Thread(target=self._loop, daemon=True, name="agent").start()
+
+    def _loop(self) -> None:
+        while True:
+            fn = self._jobs.get()
+            if fn is None:
+                return
+            try:
+                self._results.put((True, fn()))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self._results.put((False, exc))
+
+    def call(self, fn: Callable[[], Any], timeout_s: float) -> Any:
+        self._jobs.put(fn)
+        try:
+            ok, value = self._results.get(timeout=timeout_s)
+        except queue.Empty:
+            self.stuck = True
+            raise AgentTimeout(f"Agent took longer than {timeout_s}s to send its command") from None
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        self._jobs.put(None)
+
+
+_WEATHER_FIELDS = ("cloudiness", "precipitation", "precipitation_deposits", "wind_intensity", "sun_azimuth_angle",
+                   "sun_altitude_angle", "fog_density", "fog_distance", "fog_falloff", "wetness",
+                   "scattering_intensity", "mie_scattering_scale", "rayleigh_scattering_scale", "dust_storm")
+
+
+def weather_at(weathers: tuple[tuple[float, carla.WeatherParameters], ...],
+               completion_pct: float) -> carla.WeatherParameters:
+    """LB2.0 route weather: linear interpolation between the keyframes around `completion_pct`."""
+    if completion_pct <= weathers[0][0] or len(weathers) == 1:
+        return weathers[0][1]
+    for (p0, w0), (p1, w1) in itertools.pairwise(weathers):
+        if completion_pct <= p1:
+            f = (completion_pct - p0) / (p1 - p0) if p1 > p0 else 1.0
+            out = carla.WeatherParameters()
+            for name in _WEATHER_FIELDS:
+                setattr(out, name, (1 - f) * getattr(w0, name) + f * getattr(w1, name))
+            return out
+    return weathers[-1][1]
+
+
+def _traffic_counts(config: RouteConfig) -> tuple[int, int]:
+    vehicles = config.n_vehicles
+    if vehicles is None:
+        vehicles = OFFICIAL_VEHICLES_PER_TOWN.get(config.town, DEFAULT_VEHICLES)
+    walkers = config.n_walkers if config.n_walkers is not None else DEFAULT_WALKERS
+    return vehicles, walkers
+
+
+def _check_control(control: Any) -> carla.VehicleControl:
+    if not isinstance(control, carla.VehicleControl):
+        raise TypeError(f"run_step returned {type(control).__name__}, expected carla.VehicleControl")
+    for name in ("steer", "throttle", "brake"):
+        if not math.isfinite(getattr(control, name)):
+            raise ValueError(f"run_step returned a control with {name}={getattr(control, name)}")
+    # the server clamps controls; do the same so out-of-range values are not a world error
+    control.steer = min(max(control.steer, -1.0), 1.0)
+    control.throttle = min(max(control.throttle, 0.0), 1.0)
+    control.brake = min(max(control.brake, 0.0), 1.0)
+    return control
+
+
+class RouteRun:
+    """State of one route being driven (kept in one object so failures can clean up in one place)."""
+
+    def __init__(self, world: World, config: RouteConfig, job: RouteJob, opts: RunOptions,
+                 agent_cls: type, progress: ProgressFn | None = None) -> None:
+        self.world, self.config, self.job, self.opts = world, config, job, opts
+        self.agent_cls = agent_cls
+        self.progress = progress
+        self.agent: Any = None
+        self.sensors: list[str] = []
+        self.route_length_m = 0.0
+        self.caller = AgentCaller()
+        self.video: Any = None
+        self._game_time = 0.0
+
+    def log(self, message: str) -> None:
+        if self.opts.debug:
+            print(f"[{self.config.name} #{self.job.index}] {message}", flush=True)
+
+    def run(self) -> RouteOutcome:
+        t0 = time.time()
+        try:
+            return self._run(t0)
+        finally:
+            self.caller.close()
+            if self.video is not None:
+                self.video.close()
+
+    def _fail(self, failure: str, t0: float, error: str) -> RouteOutcome:
+        self.log(f"{failure}: {error}")
+        record = failed_record(self.config.name, self.job.index, failure, self.route_length_m, time.time() - t0)
+        return RouteOutcome(record, self.sensors, error)
+
+    def _run(self, t0: float) -> RouteOutcome:
+        world, config, opts = self.world, self.config, self.opts
+        from planning.route_planner import interpolate_trajectory
+
+        try:
+            carla_map = world.load_map(resolve_town(config.town, opts.maps_dir), opts.seed + self.job.index)
+            plan = interpolate_trajectory(carla_map, list(config.keypoints))
+            self.route_length_m = sum(a[0].location.distance(b[0].location)
+                                      for a, b in zip(plan.world[:-1], plan.world[1:]))
+            start = plan.world[0][0]
+            spawn = carla.Transform(carla.Location(start.location.x, start.location.y,
+                                                   start.location.z + SPAWN_LIFT_M), start.rotation)
+            ego_id = world.spawn_vehicle(spawn, role_name="hero")
+            vehicles, walkers = _traffic_counts(config)
+            world.spawn_traffic(vehicles, walkers, seed=opts.seed + self.job.index)
+            world.set_weather(weather_at(config.weathers, 0.0))
+        except Exception as exc:  # noqa: BLE001 - any world failure is recorded, the run goes on
+            return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
+
+        try:
+            self.agent = self.caller.call(lambda: self.agent_cls(opts.agent_config), opts.timeout_s)
+            rig = self.caller.call(self.agent.sensors, opts.timeout_s)
+            self.sensors = sensor_icons(rig) if isinstance(rig, list) and all(
+                isinstance(s, dict) and "type" in s for s in rig) else []
+            validate_sensor_configuration(rig, getattr(self.agent, "track", None), opts.track)
+            self.agent.set_global_plan(plan.gps, plan.world)
+            if isinstance(self.agent, PrivilegedAgent):
+                self.agent.set_world(world, ego_id)
+                self.agent.set_dense_plan(plan.world)
+        except SensorConfigurationInvalid as exc:
+            self._destroy_agent()
+            return self._fail(FAILURE_SENSORS, t0, str(exc))
+        except Exception as exc:  # noqa: BLE001
+            self._destroy_agent()
+            return self._fail(FAILURE_SETUP, t0, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+
+        wrapper = AgentWrapper(self.agent)
+        try:
+            wrapper.setup_sensors(world, ego_id)
+            criteria = RouteCriteria([t for t, _ in plan.world], carla_map, world.get_traffic_lights(),
+                                     world.get_stop_signs())
+            if opts.video_dir:
+                from leaderboard.video import RouteVideo
+
+                path = Path(opts.video_dir) / f"{config.name}_{self.job.index}.mp4"
+                self.video = RouteVideo(path, world, [t for t, _ in plan.world], ego_id)
+        except Exception as exc:  # noqa: BLE001
+            self._destroy_agent()
+            return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
+
+        failure, error = self._loop(world, wrapper, criteria, ego_id)
+        criteria.terminate()
+        self._destroy_agent()
+        record = compute_route_record(config.name, self.job.index, criteria.events(), failure,
+                                      self.route_length_m, time.time() - t0, self._game_time)
+        self.log(f"{record.status}: score {record.scores['score_composed']:.2f} {error}")
+        return RouteOutcome(record, self.sensors, error)
+
+    def _loop(self, world: World, wrapper: AgentWrapper, criteria: RouteCriteria,
+              ego_id: int) -> tuple[str, str]:
+        """Tick until the criteria end the route; returns (crash failure or '', error text)."""
+        t_start = world.elapsed_seconds
+        lights = world.get_traffic_lights()
+        self._game_time = 0.0
+        world.pop_events()  # spawn-time contacts are not the agent's
+        ticks = 0
+        last_pct = 0.0
+        while True:
+            try:
+                wrapper.feed(world)
+            except SensorReceivedNoData as exc:
+                return FAILURE_SIMULATION, str(exc)
+            try:
+                control = _check_control(self.caller.call(wrapper, self.opts.timeout_s))
+            except Exception as exc:  # noqa: BLE001 - includes AgentTimeout
+                return FAILURE_AGENT_CRASHED, f"{type(exc).__name__}: {exc}"
+            try:
+                ego = world.get_actor_state(ego_id)
+                self._game_time = world.elapsed_seconds - t_start
+                collisions = tuple(e for e in world.pop_events()
+                                   if isinstance(e, CollisionEvent) and e.actor_id == ego_id)
+                loc = ego.transform.location
+                near = {lt.id: world.get_traffic_light_state(lt.id) for lt in lights
+                        if lt.trigger_location.distance(loc) <= DISTANCE_LIGHT_M}
+                criteria.update(CriteriaTick(ego, self._game_time, collisions, near))
+                if len(self.config.weathers) > 1 and criteria.completion.percentage != last_pct:
+                    last_pct = criteria.completion.percentage
+                    world.set_weather(weather_at(self.config.weathers, last_pct))
+                if self.video is not None:
+                    self.video.add_frame(ticks)
+                if criteria.done:
+                    return "", ""
+                world.apply_control(ego_id, control)
+                world.tick()
+            except Exception as exc:  # noqa: BLE001
+                return FAILURE_SIMULATION, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            ticks += 1
+            if self.progress is not None and ticks % 20 == 0:
+                self.progress(self.job.index, criteria.completion.percentage, self._game_time)
+
+    def _destroy_agent(self) -> None:
+        if self.agent is None:
+            return
+        if self.caller.stuck:  # the agent thread is still inside a timed-out call
+            self.log("agent destroy skipped: the agent is still busy in a timed-out call")
+            self.agent = None
+            return
+        try:
+            self.caller.call(self.agent.destroy, self.opts.timeout_s)
+        except Exception as exc:  # noqa: BLE001 - a failing destroy must not lose the record
+            self.log(f"agent destroy failed: {exc}")
+        self.agent = None
+
+
+def run_route(world: World, config: RouteConfig, job: RouteJob, opts: RunOptions, agent_cls: type,
+              progress: ProgressFn | None = None) -> RouteOutcome:
+    """Drive `config` once on `world` with a fresh instance of `agent_cls`; never raises for failures."""
+    return RouteRun(world, config, job, opts, agent_cls, progress).run()
