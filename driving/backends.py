@@ -42,4 +42,6 @@ def _embedded(**options: Any) -> World:
 
 @register_backend("carla")
 def _carla(**options: Any) -> World:
-    raise InputError("--backend carla: the CARLA server backend is not implemented yet; use --backend embedded")
+    from driving.carla_backend.world import CarlaServerWorld
+
+    return CarlaServerWorld(**options)

@@ -210,6 +210,15 @@ class World(ABC):
         """Control used by the next tick; raises InputError on NaN or out-of-range values."""
 
     @abstractmethod
+    def set_target_velocity(self, actor_id: int, velocity: carla.Vector3D) -> None:
+        """Set an actor's velocity (m/s, world frame) at once, as `carla.Actor.set_target_velocity`;
+        scenarios use it to start actors at speed."""
+
+    @abstractmethod
+    def get_spawn_points(self) -> list[carla.Transform]:
+        """Lane-centre spawn transforms on driving lanes (the map's own, or derived from lanes)."""
+
+    @abstractmethod
     def set_walker_target(self, actor_id: int, target: carla.Location, speed_mps: float) -> None:
         """Make a walker head straight for `target` (a scenario can make one cross anywhere)."""
 
@@ -248,6 +257,10 @@ class World(ABC):
     @abstractmethod
     def get_traffic_light_state(self, light_id: int) -> carla.TrafficLightState:
         """Current state of one light (Red, Yellow, Green, Off)."""
+
+    @abstractmethod
+    def light_states(self) -> dict[int, carla.TrafficLightState]:
+        """Every light's state, id -> `carla.TrafficLightState` (for criteria, previews, labels)."""
 
     @abstractmethod
     def set_traffic_light_state(self, light_id: int, state: carla.TrafficLightState,

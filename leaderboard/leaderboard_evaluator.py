@@ -71,6 +71,21 @@ def _positive_float(value: str, name: str) -> float:
     return out
 
 
+def _backend_options(args: argparse.Namespace, timeout_s: float, seed: int) -> tuple[tuple[str, object], ...]:
+    """Constructor options of the chosen backend: the server address and Traffic Manager for `carla`."""
+    if args.backend != "carla":
+        return ()
+    ports = {}
+    for flag, value in (("--port", args.port), ("--trafficManagerPort", args.trafficManagerPort)):
+        try:
+            ports[flag] = int(value)
+        except ValueError:
+            raise InputError(f"{flag}: expected a port number, got {value!r}") from None
+    return (("host", str(args.host)), ("port", ports["--port"]),
+            ("traffic_manager_port", ports["--trafficManagerPort"]), ("traffic_manager_seed", seed),
+            ("timeout_s", timeout_s))
+
+
 def plan_evaluation(args: argparse.Namespace) -> Plan:
     """Check every input (routes, towns, agent, track, scenarios, numbers) and build the jobs."""
     from driving.backends import available_backends
@@ -80,12 +95,9 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
 
     if args.backend not in available_backends():
         raise InputError(f"--backend: unknown backend {args.backend!r}; expected one of {available_backends()}")
-    if args.backend == "carla":
-        from driving.backends import create_world
-
-        create_world("carla")  # raises the clear "not implemented yet" error
     if args.record:
-        raise InputError("--record: the CARLA recorder needs the carla backend; the embedded backend has none")
+        raise InputError("--record: the CARLA recorder is not supported by the evaluator yet (embedded backend "
+                         "has none; on a server use CARLA's own recorder)")
     if args.repetitions < 1:
         raise InputError(f"--repetitions: expected an integer >= 1, got {args.repetitions}")
     if args.workers < 1:
@@ -95,6 +107,11 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
         seed = int(args.trafficManagerSeed)
     except ValueError:
         raise InputError(f"--trafficManagerSeed: expected an integer, got {args.trafficManagerSeed!r}") from None
+    backend_options = _backend_options(args, timeout_s, seed)
+    if args.backend == "carla":  # fail now, with the server address, not once per route
+        from driving.backends import create_world
+
+        create_world(args.backend, **dict(backend_options)).close()
     track = parse_track(args.track).value
     if args.maps and not Path(args.maps).is_dir():
         raise InputError(f"--maps {args.maps}: not a folder")
@@ -119,7 +136,7 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
 
     agent_path = str(resolve_agent(agent))
     opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,
-                      backend=args.backend, maps_dir=args.maps, seed=seed, debug=args.debug,
+                      backend=args.backend, backend_options=backend_options, maps_dir=args.maps, seed=seed, debug=args.debug,
                       video_dir=getattr(args, "video_dir", None))
     reps = args.repetitions
     jobs = [RouteJob(routes_path, args.routes_subset, pos, rep, pos * reps + rep)
@@ -137,7 +154,7 @@ def route_worker(payload: tuple[RouteJob, RunOptions, ProgressFn | None]) -> Rou
     state = process_state()
     config = state.routes(job.routes_path, job.routes_subset)[job.position]
     try:
-        world = state.world(opts.backend)
+        world = state.world(opts.backend, opts.backend_options)
     except Exception as exc:  # noqa: BLE001 - a world that cannot start is a simulation crash
         record = failed_record(config.name, job.index, FAILURE_SIMULATION, 0.0)
         return RouteOutcome(record, [], f"{type(exc).__name__}: {exc}")

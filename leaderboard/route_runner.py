@@ -66,6 +66,8 @@ class RunOptions:
     track: str = "SENSORS"
     timeout_s: float = 60.0
     backend: str = "embedded"
+    #: Backend constructor options as key/value pairs (server address for `carla`).
+    backend_options: tuple[tuple[str, Any], ...] = ()
     maps_dir: str | None = None
     seed: int = 0
     debug: int = 0

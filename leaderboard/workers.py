@@ -22,15 +22,17 @@ class ProcessState:
     """What one worker process keeps between jobs: Worlds by backend, parsed routes, agent classes."""
 
     def __init__(self) -> None:
-        self._worlds: dict[str, World] = {}
+        self._worlds: dict[tuple, World] = {}
         self._routes: dict[tuple[str, str], list] = {}
 
-    def world(self, backend: str) -> World:
-        if backend not in self._worlds:
+    def world(self, backend: str, options: tuple[tuple[str, Any], ...] = ()) -> World:
+        """This process's World for `backend` built with `options` (key/value pairs), reused across jobs."""
+        key = (backend, options)
+        if key not in self._worlds:
             from driving.backends import create_world
 
-            self._worlds[backend] = create_world(backend)
-        return self._worlds[backend]
+            self._worlds[key] = create_world(backend, **dict(options))
+        return self._worlds[key]
 
     def routes(self, path: str, subset: str) -> list:
         key = (path, subset)

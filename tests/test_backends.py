@@ -1,4 +1,4 @@
-"""World backends by name: embedded builds a World, carla is a clear not-implemented error."""
+"""World backends by name: embedded builds a World, carla without a server is one clear error."""
 from __future__ import annotations
 
 import pytest
@@ -20,7 +20,7 @@ def test_embedded_backend_builds_a_world():
 
 def test_carla_and_unknown_backends_are_clear_errors():
     assert {"embedded", "carla"} <= set(available_backends())
-    with pytest.raises(InputError, match="CARLA server backend is not implemented yet"):
-        create_world("carla")
+    with pytest.raises(InputError, match="no CARLA server answered at 127.0.0.1:1 "):
+        create_world("carla", host="127.0.0.1", port=1, timeout_s=1.0)
     with pytest.raises(InputError, match=r"unknown backend 'gpu'; expected one of \['carla', 'embedded'\]"):
         create_world("gpu")

@@ -177,7 +177,8 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
         (["--routes", str(write_routes(tmp_path / "t.xml", 1, town="Town99")), "--agent", agent],
          "route town 'Town99': not a bundled map"),
         (["--routes", str(routes), "--agent", str(tmp_path / "missing.py")], "no such agent file"),
-        (["--routes", str(routes), "--agent", agent, "--backend", "carla"], "not implemented yet"),
+        (["--routes", str(routes), "--agent", agent, "--backend", "carla", "--port", "1", "--timeout", "1"],
+         "no CARLA server answered at localhost:1"),
         (["--routes", str(routes), "--agent", agent, "--track", "FOO"], "--track: unknown track"),
         (["--routes", str(routes), "--agent", agent, "--timeout", "0"], "--timeout"),
     ]
