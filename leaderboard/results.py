@@ -9,12 +9,11 @@ progress[0], loses no finished route and repeats none.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from driving.atomic_io import atomic_write_text
 from driving.errors import InputError
 from leaderboard.statistics import (
     FAILURE_AGENT_CRASHED,
@@ -35,21 +34,6 @@ ENTRY_CRASHED = "Crashed"
 ELIGIBLE = {ENTRY_FINISHED: True, ENTRY_AGENT_ERRORS: True}
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same folder and os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def final_entry_status(records: list[RouteRecord]) -> str:

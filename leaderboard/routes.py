@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from typing import Literal
 
 import carla
 
+from driving.atomic_io import atomic_write_text
 from driving.errors import InputError
 
 WEATHER_FIELDS = (
@@ -327,13 +327,4 @@ def write_routes_file(path: str | os.PathLike, routes: Sequence[RouteConfig],
         root.append(_route_element(route, layout))
     ET.indent(root, space="  ")
     data = ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, data)

@@ -8,8 +8,6 @@ atomically so a viewer never sees half a PNG.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import carla
@@ -17,6 +15,7 @@ import cv2
 import numpy as np
 import shapely
 
+from driving.atomic_io import atomic_write_bytes
 from driving.errors import InputError
 from driving.sim.scene import Layout, StaticObject
 from driving.sim.signals import SignalSet
@@ -209,15 +208,7 @@ def _write_png_atomic(img: np.ndarray, out_path: Path) -> None:
     ok, buf = cv2.imencode(".png", img)
     if not ok:
         raise InputError(f"preview {out_path}: PNG encoding failed")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".tmp", dir=out_path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(out_path, buf.tobytes())
 
 
 def render_preview(layout: Layout, signals: SignalSet, light_states: dict[int, carla.TrafficLightState],

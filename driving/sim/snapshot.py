@@ -8,12 +8,11 @@ the CityScapes palette; `rig.png` stacks the three cameras (RGB / depth / semant
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from driving.atomic_io import atomic_write_bytes
 from driving.errors import InputError
 
 RIG_YAWS_DEG = (-60.0, 0.0, 60.0)
@@ -41,14 +40,7 @@ def _write_png(path: Path, bgr: np.ndarray) -> Path:
     ok, data = cv2.imencode(".png", bgr)
     if not ok:
         raise OSError(f"{path}: PNG encoding failed")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data.tobytes())
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a picture is for people to open
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, data.tobytes())
 
 
 def _viewable(sensor_type: str, data: np.ndarray) -> np.ndarray:

@@ -8,12 +8,11 @@ Output is deterministic (fixed header date, renumbered signals, 12-digit numbers
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from driving.atomic_io import atomic_write_bytes
 from driving.errors import InputError
 from driving.sim.maps import highway, town_grid, town_suburb
 
@@ -27,17 +26,6 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
 """Bundled map name -> function returning its OpenDRIVE bytes."""
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and os.replace."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def generate(out_dir: Path, names: list[str] | None = None) -> list[Path]:
@@ -52,7 +40,7 @@ def generate(out_dir: Path, names: list[str] | None = None) -> list[Path]:
     written = []
     for name in chosen:
         path = out_dir / f"{name}.xodr"
-        write_atomic(path, BUILDERS[name]())
+        atomic_write_bytes(path, BUILDERS[name]())
         written.append(path)
     return written
 
