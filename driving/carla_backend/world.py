@@ -27,10 +27,10 @@ from driving.carla_backend.events import EventSensors
 from driving.carla_backend.sensors import SensorRig
 from driving.carla_backend.signals import ServerSignals
 from driving.carla_backend.traffic import spawn_background_traffic
-from driving.carla_backend.validation import check_control, check_location, check_seed, check_transform
 from driving.carla_backend.walkers import WalkerPilots
 from driving.errors import InputError, WorldError
 from driving.world import ActorKind, ActorState, SensorSpec, StopSignInfo, TrafficLightInfo, World, WorldEvent
+from driving.world_checks import check_control, check_location, check_seed, check_transform
 
 #: Metres a spawn is lifted above the given point so the body does not start inside the ground.
 SPAWN_LIFT_M = 0.2

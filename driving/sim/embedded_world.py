@@ -29,7 +29,6 @@ from driving.sim.manual_vehicles import ManualVehicles
 from driving.sim.pedestrians import Pedestrians
 from driving.sim.traffic import IdmParams, TrafficDrivers
 from driving.sim.traffic_lights import LightTiming, TrafficLightCycler
-from driving.sim.vehicle_dynamics import check_control
 from driving.sim.world_bodies import ActorRecord, Bodies, actor_state
 from driving.sim.world_config import EmbeddedWorldConfig
 from driving.sim.world_setup import (
@@ -48,6 +47,7 @@ from driving.world import (
     World,
     WorldEvent,
 )
+from driving.world_checks import check_control, check_transform
 
 #: Props whose bottom is above this height (metres) cannot touch a vehicle (lamp heads, crowns).
 PROP_REACH_M = 2.0
@@ -125,14 +125,6 @@ class EmbeddedWorld(World):
         return list(self._spawn_points)
 
     # ---- actors ------------------------------------------------------------------------
-    def _check_transform(self, transform: carla.Transform, what: str) -> None:
-        if not isinstance(transform, carla.Transform):
-            raise InputError(f"{what}: transform must be a carla.Transform, got {type(transform).__name__}")
-        loc, rot = transform.location, transform.rotation
-        for name, value in (("x", loc.x), ("y", loc.y), ("z", loc.z), ("yaw", rot.yaw)):
-            if not math.isfinite(value):
-                raise InputError(f"{what}: transform {name} must be finite, got {value!r}")
-
     def _new_actor(self, kind: ActorKind, type_id: str, role_name: str, color: tuple[int, int, int],
                    autopilot: bool, **row_values: Any) -> ActorRecord:
         self._states.clear()
@@ -157,7 +149,7 @@ class EmbeddedWorld(World):
                       role_name: str = "hero", autopilot: bool = False,
                       route: list[carla.Location] | None = None) -> int:
         self._require_map()
-        self._check_transform(transform, "spawn_vehicle")
+        check_transform(transform, "spawn_vehicle")
         vt = blueprints.vehicle_type(type_id)
         loc = transform.location
         wp = self.loaded_map.carla_map.get_waypoint(loc, project_to_road=False, lane_type=carla.LaneType.Driving)
@@ -193,7 +185,7 @@ class EmbeddedWorld(World):
     def spawn_walker(self, transform: carla.Transform, type_id: str = "walker.pedestrian",
                      role_name: str = "npc", autopilot: bool = True) -> int:
         self._require_map()
-        self._check_transform(transform, "spawn_walker")
+        check_transform(transform, "spawn_walker")
         wt = blueprints.walker_type(type_id)
         loc = transform.location
         hl, hw, hh = wt.extent_m
@@ -262,8 +254,6 @@ class EmbeddedWorld(World):
         rec = self._record(actor_id)
         if rec.kind != ActorKind.VEHICLE:
             raise WorldError(f"apply_control: actor {actor_id} is a {rec.kind.value}, not a vehicle")
-        if not isinstance(control, carla.VehicleControl):
-            raise InputError(f"apply_control: control must be a carla.VehicleControl, got {type(control).__name__}")
         check_control(control, "apply_control")
         self._states.pop(actor_id, None)
         rec.control = carla.VehicleControl(throttle=control.throttle, steer=control.steer, brake=control.brake,

@@ -16,27 +16,15 @@ inside (yaw as in CARLA: clockwise seen from above, x forward, y right).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-import carla
 import numpy as np
-
-from driving.errors import InputError
 
 #: Rolling resistance as a deceleration (m/s^2) and aerodynamic drag coefficient (1/m).
 ROLLING_MPS2 = 0.12
 AERO_PER_M = 0.00035
 #: Hand brake deceleration as a fraction of the full brake (locked rear wheels).
 HAND_BRAKE_FRACTION = 0.6
-
-
-def check_control(control: carla.VehicleControl, where: str) -> None:
-    """InputError naming the field and value unless throttle/brake are in [0, 1], steer in [-1, 1]."""
-    for name, lo in (("throttle", 0.0), ("steer", -1.0), ("brake", 0.0)):
-        value = getattr(control, name)
-        if not math.isfinite(value) or not lo <= value <= 1.0:
-            raise InputError(f"{where}: control.{name} must be a finite number in [{lo:g}, 1], got {value!r}")
 
 
 @dataclass

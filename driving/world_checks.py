@@ -1,7 +1,8 @@
-"""Argument checks of the World calls, shared by the server backend's methods.
+"""Argument checks of the World calls, shared by every backend so both reject the same input.
 
-Bad values raise InputError naming the call and the field, before anything reaches the server
-(a NaN sent to CARLA is accepted silently and breaks the physics later).
+Bad values raise InputError naming the call and the field, before anything reaches the backend
+(a NaN sent to CARLA is accepted silently and breaks the physics later; in the embedded
+simulator it would poison every actor's state).
 """
 
 from __future__ import annotations
@@ -46,15 +47,11 @@ def check_location(location: object, where: str) -> carla.Location:
     return carla.Location(location.x, location.y, location.z)
 
 
-def check_control(control: object) -> None:
+def check_control(control: object, where: str = "apply_control") -> None:
     """A `carla.VehicleControl` with finite throttle, brake in [0, 1] and steer in [-1, 1]."""
     if not isinstance(control, carla.VehicleControl):
-        raise InputError(
-            f"apply_control: control must be a carla.VehicleControl, got {type(control).__name__}"
-        )
+        raise InputError(f"{where}: control must be a carla.VehicleControl, got {type(control).__name__}")
     for name, lo in (("throttle", 0.0), ("steer", -1.0), ("brake", 0.0)):
         value = getattr(control, name)
         if not math.isfinite(value) or not lo <= value <= 1.0:
-            raise InputError(
-                f"apply_control: control.{name} must be a finite number in [{lo:g}, 1], got {value!r}"
-            )
+            raise InputError(f"{where}: control.{name} must be a finite number in [{lo:g}, 1], got {value!r}")
