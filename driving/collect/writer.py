@@ -1,0 +1,254 @@
+"""Write one route folder atomically and resumably (layout in `driving.collect.layout`).
+
+Every file goes to a temporary name in its folder and is renamed into place, so a crash never
+leaves a half-written PNG or JSON. Within a frame the measurements JSON is written last, and
+within a route the manifest is written last: a restarted writer finds the complete frames
+0..N-1 (measurements present and every image present), removes leftovers of frame N, and
+continues at N. A route with a manifest is finished and refuses new frames.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from driving.collect.layout import (
+    DEPTH_DIR,
+    IMAGE_DIRS,
+    MANIFEST_FORMAT_VERSION,
+    MANIFEST_NAME,
+    MEASUREMENTS_DIR,
+    REQUIRED_MEASUREMENT_KEYS,
+    RGB_DIR,
+    ROUTE_META_NAME,
+    SEMANTICS_DIR,
+    RouteMeta,
+    frame_paths,
+    sha256_file,
+)
+from driving.errors import InputError
+from driving.tags import NUM_TAGS
+
+_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast: the collector writes while it drives
+_TMP_PREFIX = ".tmp-"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    write_bytes_atomic(path, json.dumps(data, indent=1, default=_json_default).encode())
+
+
+def _encode_png(path: Path, image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".png", image, _PNG_PARAMS)
+    if not ok:
+        raise InputError(f"{path}: PNG encoding failed for image {image.dtype} {image.shape}")
+    return buf.tobytes()
+
+
+def _check_measurements(where: str, m: dict) -> None:
+    missing = [k for k in REQUIRED_MEASUREMENT_KEYS if k not in m]
+    if missing:
+        raise InputError(f"{where}: measurements miss key(s) {missing}")
+    for key in ("x", "y", "speed", "target_speed", "x_command", "y_command", "steer", "throttle", "angle"):
+        v = m[key]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not math.isfinite(float(v)):
+            raise InputError(f"{where}: measurements field '{key}' must be a finite number, got {v!r}")
+    if not isinstance(m["command"], (int, np.integer)) or int(m["command"]) not in (-1, 1, 2, 3, 4, 5, 6):
+        raise InputError(f"{where}: measurements field 'command' must be a RoadOption 1..6 (or -1), "
+                         f"got {m['command']!r}")
+    wps = np.asarray(m["waypoints"], dtype=np.float64)
+    if wps.size and (wps.ndim != 2 or wps.shape[1] != 2):
+        raise InputError(f"{where}: measurements field 'waypoints' must be a list of [x, y], got shape {wps.shape}")
+    if np.asarray(m["ego_matrix"], dtype=np.float64).shape != (4, 4):
+        raise InputError(f"{where}: measurements field 'ego_matrix' must be 4 x 4")
+
+
+def _frame_complete(route: Path, index: int) -> bool:
+    return all(p.is_file() for p in frame_paths(route, index).values())
+
+
+class RouteWriter:
+    """Writes frames of one route into `route_dir`; `finish()` seals it with the manifest.
+
+    Frames must arrive in order: `next_index` is the index the next `write_frame` expects
+    (after a restart, the number of frames already complete on disk).
+    """
+
+    def __init__(self, route_dir: str | Path, meta: RouteMeta) -> None:
+        self.route_dir = Path(route_dir)
+        self.meta = meta
+        for d in (*IMAGE_DIRS, MEASUREMENTS_DIR):
+            (self.route_dir / d).mkdir(parents=True, exist_ok=True)
+        meta_path = self.route_dir / ROUTE_META_NAME
+        if meta_path.is_file():
+            try:
+                previous = json.loads(meta_path.read_text())
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{meta_path}: unreadable route metadata ({exc})") from None
+            if previous != meta.to_json():
+                raise InputError(f"{meta_path}: route was started with {previous}, cannot resume it "
+                                 f"with {meta.to_json()}")
+        else:
+            write_json_atomic(meta_path, meta.to_json())
+        self.finished = (self.route_dir / MANIFEST_NAME).is_file()
+        self.next_index = 0
+        while _frame_complete(self.route_dir, self.next_index):
+            self.next_index += 1
+        if not self.finished:
+            self._remove_leftovers()
+
+    def _remove_leftovers(self) -> None:
+        """Drop temp files and the partial files of frames >= next_index (a crash mid-frame)."""
+        for d in (*IMAGE_DIRS, MEASUREMENTS_DIR):
+            for p in (self.route_dir / d).iterdir():
+                stale = p.name.startswith(_TMP_PREFIX)
+                if not stale and p.stem.isdigit():
+                    stale = int(p.stem) >= self.next_index
+                if stale:
+                    p.unlink()
+
+    def write_frame(self, index: int, rgb_bgr: np.ndarray, depth_bgra: np.ndarray,
+                    semantic_tags: np.ndarray, measurements: dict) -> None:
+        """Write frame `index`: BGR(A) uint8 image, CARLA depth BGR(A), H x W tags, measurements dict."""
+        where = f"{self.route_dir} frame {index}"
+        if self.finished:
+            raise InputError(f"{self.route_dir}: route is finished ({MANIFEST_NAME} exists); no more frames")
+        if index != self.next_index:
+            raise InputError(f"{where}: expected frame {self.next_index} next (frames are written in order; "
+                             f"0..{self.next_index - 1} are complete)")
+        rgb = np.asarray(rgb_bgr)
+        depth = np.asarray(depth_bgra)
+        tags = np.asarray(semantic_tags)
+        for name, img in (("rgb", rgb), ("depth", depth)):
+            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] not in (3, 4):
+                raise InputError(f"{where}: {name} must be H x W x 3/4 uint8, got {img.dtype} {img.shape}")
+        if tags.ndim == 3:  # a CARLA semantic image: tag in R
+            tags = tags[..., 2]
+        if tags.dtype != np.uint8 or tags.ndim != 2:
+            raise InputError(f"{where}: semantic tags must be H x W uint8, got {tags.dtype} {tags.shape}")
+        if not (rgb.shape[:2] == depth.shape[:2] == tags.shape):
+            raise InputError(f"{where}: image sizes differ: rgb {rgb.shape[:2]}, depth {depth.shape[:2]}, "
+                             f"semantics {tags.shape}")
+        if tags.size and int(tags.max()) >= NUM_TAGS:
+            raise InputError(f"{where}: semantic tag {int(tags.max())} >= {NUM_TAGS}")
+        if not isinstance(measurements, dict):
+            raise InputError(f"{where}: measurements must be a dict")
+        _check_measurements(where, measurements)
+
+        paths = frame_paths(self.route_dir, index)
+        semantic = np.zeros(tags.shape + (3,), dtype=np.uint8)
+        semantic[..., 2] = tags
+        images = {RGB_DIR: rgb[..., :3], DEPTH_DIR: depth[..., :3], SEMANTICS_DIR: semantic}
+        for d, img in images.items():
+            write_bytes_atomic(paths[d], _encode_png(paths[d], np.ascontiguousarray(img)))
+        write_json_atomic(paths[MEASUREMENTS_DIR], measurements)  # last: marks the frame complete
+        self.next_index += 1
+
+    def finish(self) -> Path:
+        """Write the manifest (frame count, metadata, sha256 of every file); returns its path."""
+        path = self.route_dir / MANIFEST_NAME
+        if self.finished:
+            return path
+        if self.next_index == 0:
+            raise InputError(f"{self.route_dir}: cannot finish a route without frames")
+        files = {}
+        for index in range(self.next_index):
+            for p in frame_paths(self.route_dir, index).values():
+                files[p.relative_to(self.route_dir).as_posix()] = sha256_file(p)
+        manifest = {"format_version": MANIFEST_FORMAT_VERSION, "frame_count": self.next_index,
+                    **self.meta.to_json(), "files": files}
+        write_json_atomic(path, manifest)
+        self.finished = True
+        return path
+
+
+def synthetic_frames(n_frames: int, seed: int = 0, height: int = 160, width: int = 960,
+                     frame_interval_s: float = 0.5,
+                     n_future: int = 4) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, dict]]:
+    """Yield (rgb_bgr, depth_bgra, tags, measurements) for a plausible synthetic drive.
+
+    For tests, benchmarks and smoke runs of the training pipeline without a simulator: the ego
+    follows an arc at constant speed; waypoints are its true future positions; the images are
+    a ground plane (road ahead, sidewalk aside, sky above) with a car and, on red-light frames,
+    a traffic light, in a consistent CARLA depth encoding. Frames near the end get fewer than
+    `n_future` waypoints, as a real route's last frames do.
+    """
+    from driving.image_codecs import encode_depth_bgra
+    from driving.tags import PALETTE_ARRAY, Tag
+
+    rng = np.random.default_rng(seed)
+    speed = float(rng.uniform(3.0, 8.0))
+    yaw_rate = float(rng.uniform(-0.15, 0.15))  # rad/s
+    yaw0, x0, y0 = float(rng.uniform(-math.pi, math.pi)), float(rng.uniform(-50, 50)), float(rng.uniform(-50, 50))
+    t = np.arange(n_frames + n_future) * frame_interval_s
+    yaw = yaw0 + yaw_rate * t
+    xs = x0 + np.cumsum(speed * frame_interval_s * np.cos(yaw)) - speed * frame_interval_s * math.cos(yaw0)
+    ys = y0 + np.cumsum(speed * frame_interval_s * np.sin(yaw)) - speed * frame_interval_s * math.sin(yaw0)
+    rows = np.arange(height, dtype=np.float64)[:, None]
+    cols = np.arange(width, dtype=np.float64)[None, :]
+    horizon = height / 2
+    focal = (width / 3) / (2 * math.tan(math.radians(30)))  # a 60 deg view per third
+    ground_m = np.where(rows > horizon, 2.3 * focal / np.maximum(rows - horizon, 1e-6), np.inf)
+    for k in range(n_frames):
+        red = bool(k % 3 == 0)
+        tags = np.full((height, width), int(Tag.SKY), dtype=np.uint8)
+        below = np.broadcast_to(rows > horizon, tags.shape)
+        half_road = (rows - horizon) * 1.6 + 4
+        road = below & (np.abs(cols - width / 2 - 40 * math.sin(yaw_rate * 10 + k * 0.3)) < half_road)
+        tags[below] = int(Tag.SIDEWALK)
+        tags[road] = int(Tag.ROAD)
+        depth = np.broadcast_to(ground_m, tags.shape).copy()
+        car_x = int(width / 2 + 60 * math.sin(k * 0.7 + seed))
+        tags[int(horizon) + 4:int(horizon) + 24, car_x - 20:car_x + 20] = int(Tag.VEHICLES)
+        depth[int(horizon) + 4:int(horizon) + 24, car_x - 20:car_x + 20] = 15.0 + 3 * math.cos(k)
+        if red:
+            tags[10:40, width // 2 + 100:width // 2 + 112] = int(Tag.TRAFFIC_LIGHT)
+            depth[10:40, width // 2 + 100:width // 2 + 112] = 25.0
+        rgb = PALETTE_ARRAY[tags][..., ::-1].astype(np.int16) + rng.integers(-12, 13, size=(height, width, 3))
+        if red:
+            rgb[12:20, width // 2 + 102:width // 2 + 110] = (0, 0, 255)
+        future = np.stack([xs[k + 1:k + 1 + n_future], ys[k + 1:k + 1 + n_future]], axis=1)
+        future = future[: max(0, min(n_future, n_frames - 1 - k))]  # only frames that were recorded
+        theta = float(yaw[k] + math.pi / 2)
+        c, s = math.cos(yaw[k]), math.sin(yaw[k])
+        ego_matrix = [[c, -s, 0.0, float(xs[k])], [s, c, 0.0, float(ys[k])], [0.0, 0.0, 1.0, 0.0],
+                      [0.0, 0.0, 0.0, 1.0]]
+        measurements = {
+            "x": float(xs[k]), "y": float(ys[k]), "theta": theta, "speed": speed,
+            "target_speed": 0.0 if red else speed,
+            "x_command": float(xs[k] + 30 * c), "y_command": float(ys[k] + 30 * s),
+            "command": 4 if abs(yaw_rate) < 0.05 else (1 if yaw_rate < 0 else 2),
+            "waypoints": future.tolist(), "steer": float(np.clip(yaw_rate * 4, -1, 1)),
+            "throttle": 0.0 if red else 0.6, "brake": 1.0 if red else 0.0, "junction": False,
+            "vehicle_hazard": False, "light_hazard": red, "walker_hazard": False, "stop_sign_hazard": False,
+            "angle": float(yaw_rate * 0.5), "ego_matrix": ego_matrix,
+        }
+        yield (np.clip(rgb, 0, 255).astype(np.uint8), encode_depth_bgra(depth), tags, measurements)

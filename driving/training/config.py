@@ -1,0 +1,100 @@
+"""Training configuration: the `train:` section of a model YAML (configs/letfuser*.yaml).
+
+The same YAML file holds the `model:` section (perception's `LeTFuserConfig`, read by
+`perception.config.load_model_config`); `load_experiment_config` reads both so a run is
+described by one file, and each section rejects unknown keys and wrong types naming the file
+and field (`driving.config`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from driving.config import from_dict
+from driving.errors import InputError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and data settings. Defaults are LeTFuser's (AdamW 1e-4, wd 1e-3, batch 20, 20 epochs).
+
+    - `plateau_factor`/`plateau_patience_epochs`: ReduceLROnPlateau on the validation loss.
+    - `gradnorm_alpha`: GradNorm's restoring-force strength (Chen et al. 2018: 1.5);
+      `gradnorm_lr`: step size of the task-weight optimiser; `gradnorm_every_n_steps`: how often
+      the weights are updated (1 = every step as in the paper; the reference once per epoch).
+    - `val_towns`: routes in these town folders form the validation split (LeTFuser: Town05);
+      when none exists, the last `val_fraction` of the sorted routes is held out instead.
+    - `max_yaw_deg`, `color_jitter`: augmentation, see `driving.collect.dataset.DatasetConfig`.
+    """
+
+    epochs: int = 20
+    batch_size: int = 20
+    lr: float = 1e-4
+    weight_decay: float = 1e-3
+    plateau_factor: float = 0.5
+    plateau_patience_epochs: int = 3
+    min_lr: float = 1e-7
+    grad_clip_norm: float = 0.0
+    use_gradnorm: bool = True
+    gradnorm_alpha: float = 1.5
+    gradnorm_lr: float = 0.025
+    gradnorm_every_n_steps: int = 1
+    num_workers: int = 2
+    seed: int = 0
+    val_towns: tuple[str, ...] = ("Town05",)
+    val_fraction: float = 0.1
+    augment: bool = True
+    max_yaw_deg: float = 5.0
+    color_jitter: float = 0.2
+    log_every_n_steps: int = 10
+
+    def __post_init__(self) -> None:
+        positive = ("epochs", "batch_size", "lr", "plateau_patience_epochs", "gradnorm_every_n_steps",
+                    "log_every_n_steps")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("weight_decay", "grad_clip_norm", "gradnorm_alpha", "gradnorm_lr", "num_workers",
+                     "max_yaw_deg", "min_lr"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 < self.plateau_factor < 1:
+            raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not 0 <= self.color_jitter < 1:
+            raise ValueError(f"color_jitter must be in [0, 1), got {self.color_jitter}")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole run: the model (perception's `LeTFuserConfig`) and how to train it."""
+
+    model: Any
+    train: TrainConfig = field(default_factory=TrainConfig)
+    path: str = ""
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """The `train:` section of YAML file `path` (missing section -> defaults)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping with 'model:' and 'train:' sections")
+    section = data.get("train", {})
+    return from_dict(TrainConfig, section if section is not None else {}, where=f"{path}: train")
+
+
+def load_experiment_config(path: str | Path) -> ExperimentConfig:
+    """Both sections of `path`: `model:` through perception's loader, `train:` through ours."""
+    from perception.config import load_model_config
+
+    return ExperimentConfig(model=load_model_config(path), train=load_train_config(path), path=str(path))
