@@ -262,6 +262,15 @@ class World(ABC):
     def light_states(self) -> dict[int, carla.TrafficLightState]:
         """Every light's state, id -> `carla.TrafficLightState` (for criteria, previews, labels)."""
 
+    def get_traffic_light_for_lane(self, waypoint: carla.Waypoint) -> TrafficLightInfo | None:
+        """The light governing `waypoint`'s lane: one of its stop waypoints is on the same road and
+        lane (as `carla.TrafficLight.get_affected_lane_waypoints()` read backwards), else None."""
+        lane = (waypoint.road_id, waypoint.lane_id)
+        for light in self.get_traffic_lights():
+            if any((stop.road_id, stop.lane_id) == lane for stop in light.stop_waypoints):
+                return light
+        return None
+
     @abstractmethod
     def set_traffic_light_state(self, light_id: int, state: carla.TrafficLightState,
                                 freeze: bool = False) -> None:

@@ -249,3 +249,21 @@ def test_npc_does_not_enter_an_unsignalized_junction_while_another_car_is_inside
         world.tick()
         closest = min(closest, world.get_actor_state(npc).transform.location.distance(target))
     assert closest < 1.0
+
+
+def test_light_state_is_readable_per_lane():
+    """Every governed lane maps back to its light, whose state matches the per-light read."""
+    world = EmbeddedWorld()
+    try:
+        carla_map = world.load_map("town_grid", seed=0)
+        lights = world.get_traffic_lights()
+        assert lights
+        for light in lights:
+            for stop in light.stop_waypoints:
+                found = world.get_traffic_light_for_lane(stop)
+                assert found is not None and found.id == light.id
+                assert world.get_traffic_light_state(found.id) == world.light_states()[light.id]
+        far_lane = carla_map.get_waypoint(lights[0].stop_waypoints[0].transform.location)
+        assert world.get_traffic_light_for_lane(far_lane) is not None
+    finally:
+        world.close()
