@@ -1,0 +1,1 @@
+"""The privileged expert driver (route tracking, hazards, signals, labels); see `driver.ExpertDriver`."""

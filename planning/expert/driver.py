@@ -1,0 +1,274 @@
+"""The privileged expert driver: reads the World, drives the dense route, explains itself in labels.
+
+One step: localise on the route; take the lowest of the speed limits that apply (cruise speed,
+curves and junctions ahead, red/yellow lights and stop signs, vehicles and walkers forecast on
+the path ahead); track that speed with a windowed PID and the route with pure pursuit. The
+reasons it slowed down become the labels a dataset needs (`labels()`), with TransFuser's names.
+Units: metres, seconds, m/s, radians inside; CARLA world coordinates.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import carla
+import numpy as np
+
+from control.pid import PIDController
+from driving.world import ActorKind, ActorState, World
+from planning.expert.config import ExpertConfig
+from planning.expert.forecast import constant_velocity_track, lane_tracks
+from planning.expert.hazards import Obstacle, follow_speed_mps, nearest_obstacle
+from planning.expert.route_tracker import RouteTracker
+from planning.expert.signals_ahead import SignalMonitor, match_stop_lines
+
+#: Below this target speed (m/s) the expert holds the car with full brake.
+HOLD_SPEED_MPS = 0.3
+#: Overspeed (m/s) above the target before the expert brakes instead of coasting.
+BRAKE_MARGIN_MPS = 0.3
+#: Path ahead checked for obstacles (metres): braking distance + time gap + this, at least PATH_MIN_M.
+PATH_EXTRA_M = 15.0
+PATH_MIN_M = 20.0
+#: An actor slower than this (m/s) stands still.
+STANDING_MPS = 0.1
+#: A standing vehicle whose heading differs from the route's by more than this crosses it.
+CROSSING_ANGLE_RAD = math.radians(30.0)
+#: Bumper gap (metres) kept while creeping.
+CREEP_GAP_M = 0.5
+#: Deadlock breaking when creeping is impossible (the other vehicle stands on the ego's path and
+#: waits for the ego): back up this far (metres) at most this fast (m/s) with this throttle, if
+#: nothing stands behind within REVERSE_CLEAR_M and no stop line lies behind.
+REVERSE_M = 3.0
+REVERSE_MAX_MPS = 1.5
+REVERSE_THROTTLE = 0.3
+REVERSE_CLEAR_M = 5.0
+#: Radius (metres) within which a junction on the route counts for the `junction` label.
+JUNCTION_LABEL_M = 0.5
+
+
+class ExpertDriver:
+    """Drives one route on a World with ground truth; construct per route, call `step` each frame."""
+
+    def __init__(self, world: World, ego_id: int, dense_plan: list[tuple[carla.Transform, Any]],
+                 config: ExpertConfig | None = None,
+                 sparse_plan: list[tuple[carla.Transform, Any]] | None = None) -> None:
+        self.world = world
+        self.ego_id = ego_id
+        self.config = config or ExpertConfig()
+        self.route = RouteTracker(dense_plan, world.get_map(), sparse_plan)
+        self.signals = SignalMonitor(match_stop_lines(self.route, world.get_traffic_lights(),
+                                                      world.get_stop_signs()),
+                                     self.config.yellow_max_decel_mps2, self.config.stop_sign_wait_s)
+        self.speed_pid = PIDController(self.config.speed_gains)
+        self._labels: dict[str, Any] = {}
+        #: The nearest vehicle and walker obstacles of the last step (None when the path was clear).
+        self.obstacles: dict[str, Obstacle | None] = {"vehicle": None, "walker": None}
+        self._blocked_s = 0.0  # standing still for a standing crossing vehicle (s)
+        self._creep_left_s = 0.0  # deadlock breaking still active (s)
+        self._reverse_from: carla.Location | None = None  # backing up from here (deadlock breaking)
+
+    # ---- speed limits --------------------------------------------------------------------
+    def _curve_speed_mps(self, horizon_m: float) -> float:
+        """Highest speed now that still reaches every curve/junction ahead at its own cap."""
+        cfg, r = self.config, self.route
+        idx = r.ahead(horizon_m)
+        kappa = r.curvature[idx]
+        cap = np.sqrt(cfg.max_lateral_accel_mps2 / np.maximum(kappa, 1e-6))
+        cap = np.where(r.junction[idx], np.minimum(cap, cfg.junction_speed_mps), cap)
+        d = np.maximum(r.s[idx] - r.s_ego, 0.0)
+        return float(np.min(np.sqrt(cap * cap + 2.0 * cfg.comfort_decel_mps2 * d)))
+
+    def _obstacle(self, actors: list[ActorState], ego: ActorState, horizon_m: float,
+                  kind: ActorKind, margin_m: float, forecast_s: float | None = None) -> Obstacle | None:
+        r, cfg = self.route, self.config
+        loc = ego.transform.location
+        near = [a for a in actors if a.kind == kind and a.id != self.ego_id
+                and a.transform.location.distance(loc) < cfg.hazard_range_m]
+        idx = r.ahead(horizon_m)
+        d = r.s[idx] - r.s_ego
+        keep = d >= 0.0
+        horizon_s = cfg.forecast_horizon_s if forecast_s is None else forecast_s
+        times = np.arange(0.0, horizon_s + 1e-9, cfg.forecast_step_s)
+        tracks = [constant_velocity_track(a, times) for a in near]
+        if horizon_s > 0.0 and kind == ActorKind.VEHICLE:
+            carla_map = self.world.get_map()
+            tracks += [t for a in near for t in lane_tracks(a, times, carla_map)]
+        return nearest_obstacle(tracks, times, r.xy[idx][keep], d[keep], r.heading[idx][keep],
+                                abs(ego.speed_mps), ego.extent.y + margin_m)
+
+    def _crossing_and_standing(self, obstacle: Obstacle, actors: list[ActorState]) -> bool:
+        """Whether the obstacle stands still across the route (not a queue in the ego's lane)."""
+        state = next((a for a in actors if a.id == obstacle.actor_id), None)
+        if state is None or abs(state.speed_mps) > STANDING_MPS:
+            return False
+        r = self.route
+        k = min(int(np.searchsorted(r.s, r.s_ego + obstacle.distance_m)), len(r) - 1)
+        diff = math.radians(state.transform.rotation.yaw) - r.heading[k]
+        return abs(math.atan2(math.sin(diff), math.cos(diff))) > CROSSING_ANGLE_RAD
+
+    def _vehicle_limit(self, actors: list[ActorState], ego: ActorState, horizon_m: float,
+                       dt_s: float) -> tuple[Obstacle | None, float | None]:
+        """The vehicle obstacle and the speed it allows (None: no limit), with deadlock breaking."""
+        cfg, hl = self.config, ego.extent.x
+        if self._creep_left_s > 0.0:
+            self._creep_left_s -= dt_s
+            obstacle = self._obstacle(actors, ego, horizon_m, ActorKind.VEHICLE, cfg.creep_margin_m, 0.0)
+            allowed = cfg.creep_speed_mps if obstacle is None else min(
+                cfg.creep_speed_mps, follow_speed_mps(obstacle, hl, CREEP_GAP_M, 0.0, cfg.comfort_decel_mps2))
+            if allowed < HOLD_SPEED_MPS and abs(ego.speed_mps) < STANDING_MPS:  # cannot creep: back up
+                self._creep_left_s = 0.0
+                self._reverse_from = ego.transform.location
+            return obstacle, allowed
+        obstacle = self._obstacle(actors, ego, horizon_m, ActorKind.VEHICLE, cfg.vehicle_margin_m)
+        if obstacle is None:
+            self._blocked_s = 0.0
+            return None, None
+        if abs(ego.speed_mps) < STANDING_MPS and self._crossing_and_standing(obstacle, actors):
+            self._blocked_s += dt_s
+            if self._blocked_s >= cfg.creep_after_s:
+                self._blocked_s = 0.0
+                self._creep_left_s = cfg.creep_duration_s
+        else:
+            self._blocked_s = 0.0
+        return obstacle, follow_speed_mps(obstacle, hl, cfg.stop_gap_m, cfg.follow_time_gap_s,
+                                          cfg.comfort_decel_mps2)
+
+    # ---- one step ------------------------------------------------------------------------
+    def step(self) -> carla.VehicleControl:
+        """Read the world, decide, and return this frame's control (also fills `labels()`)."""
+        cfg, r, world = self.config, self.route, self.world
+        ego = world.get_actor_state(self.ego_id)
+        loc = ego.transform.location
+        yaw = math.radians(ego.transform.rotation.yaw)
+        v = abs(ego.speed_mps)
+        r.update(loc.x, loc.y)
+        hl = ego.extent.x
+        horizon = max(PATH_MIN_M, v * v / (2.0 * cfg.comfort_decel_mps2) + v * cfg.follow_time_gap_s
+                      + PATH_EXTRA_M)
+
+        limits = {"cruise": cfg.cruise_speed_mps, "curve": self._curve_speed_mps(horizon)}
+        light_states = {line.signal_id: world.get_traffic_light_state(line.signal_id)
+                        for line in self.signals.lines if line.is_light
+                        and -5.0 < line.s_m - r.s_ego < horizon + hl}
+        gap = self.signals.stop_distance_m(r.s_ego + hl, v, light_states, world.fixed_delta_seconds, horizon)
+        if math.isfinite(gap):
+            limits["signal"] = math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(gap - cfg.stop_line_gap_m, 0.0))
+
+        actors = world.get_actor_states()
+        vehicle, vehicle_speed = self._vehicle_limit(actors, ego, horizon, world.fixed_delta_seconds)
+        if vehicle_speed is not None:
+            limits["vehicle"] = vehicle_speed
+        walker = self._obstacle(actors, ego, horizon, ActorKind.WALKER, cfg.walker_margin_m)
+        if walker is not None:
+            limits["walker"] = follow_speed_mps(walker, hl, cfg.stop_gap_m, cfg.follow_time_gap_s,
+                                                cfg.comfort_decel_mps2)
+        self.obstacles = {"vehicle": vehicle, "walker": walker}
+        target = max(0.0, min(limits.values()))
+        control, angle = self._control(ego, yaw, v, target)
+        if self._reverse_from is not None:
+            control = self._reverse(ego, actors, control)
+        self._fill_labels(ego, yaw, v, target, limits, angle, control)
+        return control
+
+    def _control(self, ego: ActorState, yaw: float, v: float, target: float) -> tuple[carla.VehicleControl, float]:
+        cfg, r = self.config, self.route
+        loc = ego.transform.location
+        # pure pursuit from the rear axle towards the route point `lookahead` ahead of the centre
+        lookahead = max(cfg.lookahead_min_m, cfg.lookahead_gain_s * v)
+        aim = r.point_at(r.s_ego + lookahead)
+        rear_x = loc.x - 0.5 * cfg.wheelbase_m * math.cos(yaw)
+        rear_y = loc.y - 0.5 * cfg.wheelbase_m * math.sin(yaw)
+        alpha = math.atan2(aim[1] - rear_y, aim[0] - rear_x) - yaw
+        alpha = math.atan2(math.sin(alpha), math.cos(alpha))
+        dist = max(math.hypot(aim[0] - rear_x, aim[1] - rear_y), 1e-3)
+        wheel = math.atan2(2.0 * cfg.wheelbase_m * math.sin(alpha), dist)
+        steer = float(np.clip(wheel / math.radians(cfg.max_steer_deg), -1.0, 1.0))
+
+        throttle, brake = 0.0, 0.0
+        if target < HOLD_SPEED_MPS:
+            brake = 1.0
+            self.speed_pid.reset()
+        elif v > target + BRAKE_MARGIN_MPS:
+            brake = float(np.clip(cfg.brake_gain * (v - target), 0.0, 1.0))
+            self.speed_pid.step(target - v)
+        else:
+            throttle = float(np.clip(self.speed_pid.step(target - v), 0.0, cfg.max_throttle))
+        return carla.VehicleControl(throttle=throttle, steer=steer, brake=brake), alpha
+
+    def _reverse(self, ego: ActorState, actors: list[ActorState],
+                 control: carla.VehicleControl) -> carla.VehicleControl:
+        """Back up straight (deadlock breaking) while the space behind is free; else stop backing."""
+        loc, hl = ego.transform.location, ego.extent.x
+        r = self.route
+        backed = loc.distance(self._reverse_from)
+        line_behind = any(r.s_ego - (REVERSE_M + hl + 2.0) < line.s_m <= r.s_ego + hl for line in self.signals.lines)
+        if backed >= REVERSE_M or line_behind or not self._clear_behind(ego, actors):
+            self._reverse_from = None
+            return control
+        throttle = REVERSE_THROTTLE if abs(ego.speed_mps) < REVERSE_MAX_MPS else 0.0
+        return carla.VehicleControl(throttle=throttle, steer=0.0, brake=0.0, reverse=True)
+
+    @staticmethod
+    def _clear_behind(ego: ActorState, actors: list[ActorState]) -> bool:
+        """No vehicle or walker within REVERSE_CLEAR_M behind the rear bumper (ego frame box check)."""
+        loc = ego.transform.location
+        yaw = math.radians(ego.transform.rotation.yaw)
+        c, s = math.cos(yaw), math.sin(yaw)
+        for a in actors:
+            if a.id == ego.id or a.kind not in (ActorKind.VEHICLE, ActorKind.WALKER):
+                continue
+            dx, dy = a.transform.location.x - loc.x, a.transform.location.y - loc.y
+            lx, ly = dx * c + dy * s, -dx * s + dy * c
+            reach = max(a.extent.x, a.extent.y)
+            if -(ego.extent.x + REVERSE_CLEAR_M + reach) < lx < 0.0 and abs(ly) < ego.extent.y + reach + 0.5:
+                return False
+        return True
+
+    # ---- labels --------------------------------------------------------------------------
+    def _planned_positions(self, v: float, target: float) -> list[list[float]]:
+        """Where the expert plans to be every `label_waypoint_spacing_s` (world x, y): it moves
+        along the route, reaching `target` speed at comfort acceleration/deceleration."""
+        cfg, r = self.config, self.route
+        out, s, speed = [], r.s_ego, v
+        dt = 0.05
+        steps = round(cfg.label_waypoint_spacing_s / dt)
+        for _ in range(cfg.label_waypoints):
+            for _ in range(steps):
+                dv = np.clip(target - speed, -cfg.comfort_decel_mps2 * dt, cfg.max_accel_mps2 * dt)
+                speed = max(0.0, speed + float(dv))
+                s += speed * dt
+            out.append([float(c) for c in r.point_at(s)])
+        return out
+
+    def _fill_labels(self, ego: ActorState, yaw: float, v: float, target: float, limits: dict[str, float],
+                     angle: float, control: carla.VehicleControl) -> None:
+        r = self.route
+        point, command, next_command = r.target()
+
+        def binding(name: str) -> bool:
+            return name in limits and limits[name] <= target + 1e-6 and limits[name] < self.config.cruise_speed_mps
+
+        loc = ego.transform.location
+        self._labels = {
+            "x": loc.x, "y": loc.y, "theta": yaw + math.pi / 2, "speed": v,
+            "target_speed": target,
+            "waypoints": self._planned_positions(v, target),
+            "x_command": float(point[0]), "y_command": float(point[1]),
+            "command": int(command), "next_command": int(next_command),
+            "light_hazard": bool(self.signals.light_hazard),
+            "stop_sign_hazard": bool(self.signals.stop_sign_hazard and binding("signal")),
+            "vehicle_hazard": binding("vehicle"),
+            "walker_hazard": binding("walker"),
+            "junction": bool(r.junction[r.ahead(JUNCTION_LABEL_M)].any()),
+            "angle": math.degrees(angle) / 90.0,
+            "steer": control.steer, "throttle": control.throttle, "brake": control.brake,
+            "reverse": bool(control.reverse),
+            "ego_matrix": [list(row) for row in ego.transform.get_matrix()],
+            "route_index": r.index, "route_remaining_m": r.remaining_m(),
+            "limits": dict(limits),
+        }
+
+    def labels(self) -> dict[str, Any]:
+        """This step's labels (TransFuser measurement names), documented in `expert_agent`."""
+        return dict(self._labels)
+

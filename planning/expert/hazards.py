@@ -1,0 +1,94 @@
+"""Obstacles on the ego's future path: other vehicles and walkers, from their forecasts.
+
+Why a path check and not a box-vs-box check of two forecasts (TransFuser's autopilot): the expert
+always drives along its dense route, so its future footprint is the route ahead widened by its
+half width. Each other actor is forecast over `forecast_horizon_s` (`forecast`: with its
+velocity, and vehicles also along their lanes); a forecast box that comes within (ego half
+width + margin) of a route point at arc distance d that the ego could reach by then is an
+obstacle at distance d. The nearest obstacle and its speed along the route decide the speed the
+ego may drive (`follow_speed_mps`). All numpy, one call per step for all actors. Units: metres,
+seconds, m/s; positions CARLA world.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from driving.world import ActorKind
+from planning.expert.forecast import Track
+
+#: When standing still the ego still "reaches" this speed in the forecast (it wants to start).
+MIN_REACH_SPEED_MPS = 4.0
+#: Slack (metres) added to the distance the ego could cover by a forecast time.
+REACH_SLACK_M = 3.0
+
+
+@dataclass(frozen=True)
+class Obstacle:
+    """The nearest obstacle: actor id and kind, distance from the ego centre along the route (m),
+    its speed along the route (m/s, >= 0), and whether it is there now (not only in the forecast)."""
+
+    actor_id: int
+    kind: ActorKind
+    distance_m: float
+    speed_along_mps: float
+    current: bool
+
+
+def nearest_obstacle(tracks: list[Track], times_s: np.ndarray, path_xy: np.ndarray, path_d: np.ndarray,
+                     path_heading: np.ndarray, ego_speed_mps: float, clearance_m: float,
+                     ignore_moving_away: bool = True) -> Obstacle | None:
+    """The nearest actor whose forecast box touches the ego path; None when the path is clear.
+
+    `tracks` are forecasts (several per actor allowed) at `times_s` [K]; `path_xy` [P, 2] are
+    route points ahead, `path_d` [P] their arc distance from the ego centre, `path_heading` [P]
+    the route heading (rad); `clearance_m` is ego half width + margin. A forecast at time t only
+    counts on points the ego could reach by t (its speed, at least MIN_REACH_SPEED_MPS, times t
+    plus REACH_SLACK_M), so far crossings do not stop it; the pose at t = 0 counts everywhere.
+    """
+    if not tracks or len(path_xy) == 0:
+        return None
+    fx = np.stack([t.x for t in tracks])  # [A, K]
+    fy = np.stack([t.y for t in tracks])
+    c, s = np.cos(np.stack([t.yaw for t in tracks]))[:, :, None], np.sin(np.stack([t.yaw for t in tracks]))[:, :, None]
+    hl = np.array([t.actor.extent.x for t in tracks])[:, None, None]
+    hw = np.array([t.actor.extent.y for t in tracks])[:, None, None]
+    dx = path_xy[None, None, :, 0] - fx[:, :, None]  # [A, K, P]
+    dy = path_xy[None, None, :, 1] - fy[:, :, None]
+    ex = np.maximum(np.abs(dx * c + dy * s) - hl, 0.0)
+    ey = np.maximum(np.abs(-dx * s + dy * c) - hw, 0.0)
+    touch = ex * ex + ey * ey < clearance_m * clearance_m
+    reach = max(ego_speed_mps, MIN_REACH_SPEED_MPS) * times_s + REACH_SLACK_M  # [K]
+    touch &= (path_d[None, None, :] <= reach[None, :, None]) | (times_s[None, :, None] == 0.0)
+    if not touch.any():
+        return None
+    d = np.where(touch, path_d[None, None, :], np.inf)
+    per_track = d.min(axis=(1, 2))
+    for i in np.argsort(per_track):
+        if not math.isfinite(per_track[i]):
+            break
+        _, p = np.unravel_index(int(np.argmin(d[i])), d[i].shape)
+        actor = tracks[i].actor
+        h = path_heading[p]
+        along = float(actor.velocity.x * math.cos(h) + actor.velocity.y * math.sin(h))
+        current = bool(touch[i, 0].any())
+        if ignore_moving_away and not current and along > ego_speed_mps:
+            continue  # only its forecast touches and it is faster than us in our direction
+        return Obstacle(actor.id, actor.kind, float(per_track[i]), max(along, 0.0), current)
+    return None
+
+
+def follow_speed_mps(obstacle: Obstacle, ego_half_length_m: float, stop_gap_m: float, time_gap_s: float,
+                     decel_mps2: float) -> float:
+    """Highest speed that keeps `stop_gap_m + time_gap_s * v_lead` to the obstacle, braking at
+    `decel_mps2`: sqrt(v_lead^2 + 2 b (gap - desired)), scaled down linearly inside the desired gap."""
+    gap = obstacle.distance_m - ego_half_length_m
+    v_lead = obstacle.speed_along_mps
+    desired = stop_gap_m + time_gap_s * v_lead
+    if gap >= desired:
+        return math.sqrt(v_lead * v_lead + 2.0 * decel_mps2 * (gap - desired))
+    if gap <= stop_gap_m:
+        return 0.0
+    return v_lead * (gap - stop_gap_m) / max(desired - stop_gap_m, 1e-6)

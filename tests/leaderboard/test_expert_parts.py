@@ -1,0 +1,124 @@
+"""Pieces of the expert on synthetic inputs: obstacle search, following speed, signal decisions,
+route tracking and lane forecasts (real town_grid map where a map is needed)."""
+from __future__ import annotations
+
+import math
+
+import carla
+import numpy as np
+import pytest
+from lb_fixtures import lane_points, straight_waypoint, town_grid
+
+from driving.tags import Tag
+from driving.world import ActorKind, ActorState
+from planning.expert.forecast import constant_velocity_track, lane_tracks
+from planning.expert.hazards import Obstacle, follow_speed_mps, nearest_obstacle
+from planning.expert.route_tracker import RouteTracker
+from planning.expert.signals_ahead import SignalMonitor, StopLine
+from planning.road_option import RoadOption
+
+TIMES = np.arange(0.0, 2.0 + 1e-9, 0.25)
+# a straight path along +x from the ego centre, 1 m spacing, 30 m
+PATH_XY = np.stack([np.arange(0.0, 30.0), np.zeros(30)], axis=1)
+PATH_D = np.arange(0.0, 30.0)
+PATH_H = np.zeros(30)
+
+
+def _actor(x: float, y: float, yaw_deg: float, speed: float, kind: ActorKind = ActorKind.VEHICLE,
+           actor_id: int = 7) -> ActorState:
+    yaw = math.radians(yaw_deg)
+    ext = carla.Vector3D(2.4, 0.95, 0.75) if kind == ActorKind.VEHICLE else carla.Vector3D(0.25, 0.25, 0.9)
+    return ActorState(id=actor_id, kind=kind, type_id="vehicle.car", role_name="npc",
+                      transform=carla.Transform(carla.Location(x, y, 0.0), carla.Rotation(yaw=yaw_deg)),
+                      velocity=carla.Vector3D(speed * math.cos(yaw), speed * math.sin(yaw), 0.0),
+                      angular_velocity_dps=0.0, speed_mps=speed, extent=ext, tag=Tag.VEHICLES)
+
+
+def _nearest(actor: ActorState, ego_speed: float = 5.0) -> Obstacle | None:
+    return nearest_obstacle([constant_velocity_track(actor, TIMES)], TIMES, PATH_XY, PATH_D, PATH_H,
+                            ego_speed, 0.95 + 0.4)
+
+
+def test_lead_vehicle_in_path_is_an_obstacle_with_its_speed():
+    ob = _nearest(_actor(15.0, 0.0, 0.0, 3.0))
+    assert ob is not None and ob.current and ob.actor_id == 7
+    assert ob.distance_m == pytest.approx(12.0)  # first point within 1.35 m of its rear at 12.6
+    assert ob.speed_along_mps == pytest.approx(3.0)
+
+
+def test_vehicle_in_adjacent_lane_is_not_an_obstacle():
+    assert _nearest(_actor(10.0, 3.5, 0.0, 5.0)) is None
+
+
+def test_crossing_vehicle_is_found_by_its_forecast_only_when_reachable():
+    crossing = _nearest(_actor(10.0, -8.0, 90.0, 5.0))  # reaches the path in ~1.2 s, 10 m ahead
+    assert crossing is not None and not crossing.current
+    assert crossing.speed_along_mps == pytest.approx(0.0, abs=1e-6)
+    far = _nearest(_actor(28.0, -8.0, 90.0, 5.0), ego_speed=0.0)  # 28 m ahead: not reachable in time
+    assert far is None
+
+
+def test_walker_stepping_into_path():
+    walker = _actor(8.0, 2.5, -90.0, 1.4, kind=ActorKind.WALKER)
+    ob = nearest_obstacle([constant_velocity_track(walker, TIMES)], TIMES, PATH_XY, PATH_D, PATH_H, 5.0, 0.95 + 0.8)
+    assert ob is not None and ob.kind == ActorKind.WALKER
+
+
+def test_follow_speed():
+    standing = Obstacle(1, ActorKind.VEHICLE, 20.0, 0.0, True)
+    v = follow_speed_mps(standing, 2.4, 2.0, 1.0, 2.5)
+    assert v == pytest.approx(math.sqrt(2 * 2.5 * (20.0 - 2.4 - 2.0)))
+    assert follow_speed_mps(Obstacle(1, ActorKind.VEHICLE, 4.0, 0.0, True), 2.4, 2.0, 1.0, 2.5) == 0.0
+    moving_close = Obstacle(1, ActorKind.VEHICLE, 2.4 + 4.0, 5.0, True)  # inside the 7 m desired gap
+    assert 0.0 < follow_speed_mps(moving_close, 2.4, 2.0, 1.0, 2.5) < 5.0
+
+
+def test_signal_monitor_red_yellow_and_stop_sign():
+    red, sign = 1, 100_001
+    mon = SignalMonitor([StopLine(red, True, 50.0), StopLine(sign, False, 80.0)], 4.5, 0.5)
+    assert mon.stop_distance_m(30.0, 8.0, {red: carla.TrafficLightState.Red}, 0.05, 40.0) == pytest.approx(20.0)
+    assert mon.light_hazard
+    # yellow 20 m ahead at 8 m/s needs 1.6 m/s^2: stop; yellow 5 m ahead needs 6.4 m/s^2: go on
+    assert mon.stop_distance_m(30.0, 8.0, {red: carla.TrafficLightState.Yellow}, 0.05, 40.0) == pytest.approx(20.0)
+    assert math.isinf(mon.stop_distance_m(45.0, 8.0, {red: carla.TrafficLightState.Yellow}, 0.05, 20.0))
+    # green: the stop sign 30 m ahead governs; it is cleared only after standing still near it
+    assert mon.stop_distance_m(50.0, 8.0, {red: carla.TrafficLightState.Green}, 0.05, 40.0) == pytest.approx(30.0)
+    assert mon.stop_sign_hazard
+    for _ in range(9):
+        assert mon.stop_distance_m(79.0, 0.0, {}, 0.05, 40.0) == pytest.approx(1.0)
+    for _ in range(2):
+        mon.stop_distance_m(79.0, 0.0, {}, 0.05, 40.0)
+    assert math.isinf(mon.stop_distance_m(79.0, 0.0, {}, 0.05, 40.0))
+    assert not mon.stop_sign_hazard
+
+
+def test_route_tracker_follows_a_lane_and_gives_targets():
+    carla_map = town_grid()
+    start = straight_waypoint(carla_map, 40.0)
+    points = lane_points(start, 40)
+    dense = [(t, RoadOption.LANEFOLLOW) for t in points]
+    sparse = [dense[0], (points[-1], RoadOption.STRAIGHT)]
+    tracker = RouteTracker(dense, carla_map, sparse)
+    assert tracker.length_m == pytest.approx(39.0, abs=0.2)
+    loc = points[10].location
+    assert tracker.update(loc.x, loc.y) == 10
+    assert tracker.s_ego == pytest.approx(10.0, abs=0.1)
+    assert tracker.update(points[3].location.x, points[3].location.y) == 10  # never goes back
+    ahead = tracker.point_at(tracker.s_ego + 5.0)
+    assert math.dist(ahead, (points[15].location.x, points[15].location.y)) < 0.1
+    point, command, _ = tracker.target()
+    assert command == RoadOption.STRAIGHT and math.dist(point, (points[-1].location.x, points[-1].location.y)) < 1e-6
+    assert not tracker.in_junction_ahead(20.0)
+    assert float(tracker.curvature.max()) < 0.02
+
+
+def test_lane_tracks_follow_the_lane():
+    carla_map = town_grid()
+    wp = straight_waypoint(carla_map, 40.0)
+    tf = wp.transform
+    actor = _actor(tf.location.x, tf.location.y, tf.rotation.yaw, 5.0)
+    tracks = lane_tracks(actor, TIMES, carla_map)
+    assert len(tracks) >= 1
+    end = wp.next(10.0)[0].transform.location  # 5 m/s for 2 s
+    assert math.hypot(tracks[0].x[-1] - end.x, tracks[0].y[-1] - end.y) < 0.5
+    assert lane_tracks(_actor(tf.location.x, tf.location.y, tf.rotation.yaw, 0.0), TIMES, carla_map) == []
