@@ -96,22 +96,43 @@ def from_dict(cls: type[T], data: dict, where: str = "config") -> T:
         raise InputError(f"{where}: {exc}") from None
 
 
-def load_config(cls: type[T], path: str | Path) -> T:
-    """Read YAML file `path` into dataclass `cls`; every error names the file and the field."""
-    path = Path(path)
+def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text()
     except OSError as exc:
         raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text) or {}
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: not valid YAML ({exc})") from None
+
+
+def _build(cls: type[T], data: Any, path: Path, where: str) -> T:
     try:
-        return from_dict(cls, data, where=str(path))
+        return from_dict(cls, data, where=where)
     except InputError as exc:
         msg = str(exc)
         raise InputError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+
+
+def load_config(cls: type[T], path: str | Path) -> T:
+    """Read YAML file `path` into dataclass `cls`; every error names the file and the field."""
+    path = Path(path)
+    return _build(cls, _read_yaml(path) or {}, path, str(path))
+
+
+def load_config_section(cls: type[T], path: str | Path, section: str, required: bool = True) -> T:
+    """Read the `section:` mapping of YAML file `path` into `cls` (one file can hold the configs
+    of several components, e.g. `model:` and `train:`); a missing optional section gives defaults."""
+    path = Path(path)
+    data = _read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    if section not in data or data[section] is None:
+        if required:
+            raise InputError(f"{path}: missing the `{section}:` section (found {sorted(data)})")
+        return _build(cls, {}, path, f"{path}: {section}")
+    return _build(cls, data[section], path, f"{path}: {section}")
 
 
 def to_dict(obj: Any) -> dict:

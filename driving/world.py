@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import carla
 
@@ -149,7 +149,7 @@ class SensorSpec:
     attributes: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, spec: dict[str, Any]) -> "SensorSpec":
+    def from_dict(cls, spec: dict[str, Any]) -> SensorSpec:
         known = {"type", "id", "x", "y", "z", "roll", "pitch", "yaw", "width", "height", "fov"}
         missing = [k for k in ("type", "id") if k not in spec]
         if missing:
@@ -305,7 +305,7 @@ class World(ABC):
     def close(self) -> None:
         """Release everything (renderer contexts, server connections)."""
 
-    def __enter__(self) -> "World":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,9 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from driving.config import from_dict
+from driving.config import load_config_section
 from driving.errors import InputError
 
 #: Pixel value of the depth input that means 1000 m (CARLA's normalised depth).
@@ -136,18 +134,5 @@ class LeTFuserConfig:
 
 def load_model_config(path: str | Path) -> LeTFuserConfig:
     """Read the `model:` section of a YAML file (the `train:` section belongs to the training code)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read model config ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
-        raise InputError(f"{path}: expected a mapping with a `model:` section")
-    try:
-        return from_dict(LeTFuserConfig, data["model"], where=f"{path}: model")
-    except InputError as exc:
-        msg = str(exc)
-        raise InputError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+    return load_config_section(LeTFuserConfig, path, "model")
 

@@ -4,8 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from driving.image_codecs import (colorize_depth_log_bgr, colorize_semantic_bgr, decode_depth_m,
-                                  encode_depth_bgra, tags_from_semantic)
+from driving.image_codecs import (
+    colorize_depth_log_bgr,
+    colorize_semantic_bgr,
+    decode_depth_m,
+    encode_depth_bgra,
+    tags_from_semantic,
+)
 from driving.tags import CARLA_0916_TO_0910, PALETTE_RGB, Tag
 
 

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                  GlobalRoutePlanner(carla_map).trace_route(start.location, goal.location)]
         world.spawn_vehicle(start, role_name="hero")
         world.spawn_traffic(args.vehicles, args.walkers, seed=args.seed)
-        for _ in range(int(round(args.seconds / world.fixed_delta_seconds))):
+        for _ in range(round(args.seconds / world.fixed_delta_seconds)):
             world.tick()
         path = render_preview(world.layout, world.signals, world.light_states(), world.get_actor_states(),
                               route, args.out, pixels_per_metre=args.pixels_per_metre)

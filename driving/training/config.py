@@ -11,10 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from driving.config import from_dict
-from driving.errors import InputError
+from driving.config import load_config_section
 
 
 @dataclass(frozen=True)
@@ -80,17 +77,7 @@ class ExperimentConfig:
 
 def load_train_config(path: str | Path) -> TrainConfig:
     """The `train:` section of YAML file `path` (missing section -> defaults)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read config ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping with 'model:' and 'train:' sections")
-    section = data.get("train", {})
-    return from_dict(TrainConfig, section if section is not None else {}, where=f"{path}: train")
+    return load_config_section(TrainConfig, path, "train", required=False)
 
 
 def load_experiment_config(path: str | Path) -> ExperimentConfig:

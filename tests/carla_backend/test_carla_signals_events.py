@@ -10,10 +10,10 @@ import pytest
 from driving.carla_backend.actor_state import walker_control_towards
 from driving.carla_backend.events import EventSensors, collision_event, is_off_road, lane_invasion_event
 from driving.carla_backend.signals import inside_box_xy, lanes_through_box, trigger_volume_in_world
-from driving.world_checks import check_control, check_location, check_transform
 from driving.errors import InputError
 from driving.sim.maps import load_map
 from driving.world import ActorKind, CollisionEvent, LaneInvasionEvent, OffRoadEvent
+from driving.world_checks import check_control, check_location, check_transform
 
 
 @pytest.fixture(scope="module")
