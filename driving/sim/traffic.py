@@ -9,11 +9,16 @@ use `vehicle_dynamics` instead.
 Per tick, one numba kernel for all NPCs: look along the own route (the next `ROUTE_LEN` lane
 segments) for the first body inside the own corridor (vehicles, walkers, the ego), red/yellow
 stop lines, stop signs (full stop for `STOP_SIGN_WAIT_S`, then go) and, at unsignalized
-junctions, any other vehicle inside the junction box (yield: do not enter). The Intelligent
+junctions, any other vehicle inside the junction (yield: do not enter). An NPC is inside a junction
+when its current lane segment is one of the junction's connectors; any other vehicle (the ego)
+when its centre is inside the junction's convex hull. Never an axis-aligned box: on diagonal
+junctions that also covers the stop lines, and two NPCs waiting there would wait for each other
+forever. The Intelligent
 Driver Model turns each obstacle into an acceleration; the most restrictive one wins. Curvature
 speed caps of upcoming connectors slow vehicles before turns. Two NPCs that block each other for
 `DEADLOCK_S` ignore other NPCs for `GHOST_S` (as CARLA's traffic manager does); they never
-ignore the ego or walkers.
+ignore the ego or walkers. Likewise an NPC that has waited `DEADLOCK_S` to enter a junction stops
+yielding for `GHOST_S` (it still brakes for whatever is in its own path), so no wait is endless.
 """
 from __future__ import annotations
 
@@ -73,10 +78,40 @@ def _swept_distance(px: float, py: float, x: float, y: float, vx: float, vy: flo
 
 
 @numba.njit(cache=True)
-def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, blocked, ghost, accel, leader,
-           bx, by, byaw, bhl, bhw, bvx, bvy, bactive, bnpc, bvehicle,
+def _in_hull(x: float, y: float, hull, a: int, b: int) -> bool:
+    # Point in the convex counter-clockwise polygon hull[a:b].
+    for k in range(a, b):
+        k2 = k + 1 if k + 1 < b else a
+        if (hull[k2, 0] - hull[k, 0]) * (y - hull[k, 1]) - (hull[k2, 1] - hull[k, 1]) * (x - hull[k, 0]) < 0.0:
+            return False
+    return True
+
+
+@numba.njit(cache=True)
+def _body_junctions(route, seg_j, bx, by, bactive, bvehicle, npc_of_row, j_box, j_hull, j_hull_off):
+    # Junction index each active vehicle is inside (-1: none); see the module docstring.
+    M = bx.shape[0]
+    out = np.full(M, -1, np.int64)
+    for m in range(M):
+        if not (bactive[m] and bvehicle[m]):
+            continue
+        i = npc_of_row[m]
+        if i >= 0:
+            out[m] = seg_j[route[i, 0]]
+            continue
+        for q in range(j_box.shape[0]):
+            if (j_box[q, 0] <= bx[m] <= j_box[q, 2] and j_box[q, 1] <= by[m] <= j_box[q, 3]
+                    and _in_hull(bx[m], by[m], j_hull, j_hull_off[q], j_hull_off[q + 1])):
+                out[m] = q
+                break
+    return out
+
+
+@numba.njit(cache=True)
+def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, blocked, ghost, no_yield, accel,
+           leader, bx, by, byaw, bhl, bhw, bvx, bvy, bactive, bnpc, bvehicle,
            pts, pyaw, cum, off, n, length, seg_j, seg_turn, cap, limit, light_s, light_yellow, sign_s, j_box,
-           j_signal, dt, T, s0, b_comf, b_max, s0_stop, horizon_min):
+           j_hull, j_hull_off, j_signal, dt, T, s0, b_comf, b_max, s0_stop, horizon_min):
     N = rows.shape[0]
     M = bx.shape[0]
     npc_of_row = np.full(M, -1, np.int64)
@@ -85,14 +120,13 @@ def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, b
     prev_leader = leader.copy()
     R = route.shape[1]
     J = j_box.shape[0]
+    body_j = _body_junctions(route, seg_j, bx, by, bactive, bvehicle, npc_of_row, j_box, j_hull, j_hull_off)
     occ_n = np.zeros(J, np.int64)
     occ_row = np.full(J, -1, np.int64)
     for m in range(M):
-        if bactive[m] and bvehicle[m]:
-            for q in range(J):
-                if j_box[q, 0] <= bx[m] <= j_box[q, 2] and j_box[q, 1] <= by[m] <= j_box[q, 3]:
-                    occ_n[q] += 1
-                    occ_row[q] = m
+        if body_j[m] >= 0:
+            occ_n[body_j[m]] += 1
+            occ_row[body_j[m]] = m
     cand = np.empty(M, np.int64)
     for i in range(N):
         row = rows[i]
@@ -114,6 +148,7 @@ def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, b
         a = _idm(vi, v0, am, b_comf, T, s0, 0.0, np.inf)
         vehicle_limited = False
         a_vehicle = np.inf
+        a_yield = np.inf
         leader[i] = -1
         found = False
         seg_start = -s[i]  # distance from the own centre to the start of route[i, j]
@@ -130,7 +165,8 @@ def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, b
                     a = min(a, -(vi * vi - c * c) / (2.0 * max(seg_start - hl[i], 0.5)))
                 q = seg_j[seg]
                 d_entry = seg_start - hl[i]
-                if q >= 0 and seg_j[route[i, j - 1]] != q and -0.5 < d_entry < YIELD_LOOKAHEAD_M:
+                if (q >= 0 and seg_j[route[i, j - 1]] != q and -0.5 < d_entry < YIELD_LOOKAHEAD_M
+                        and no_yield[i] <= 0.0):
                     if j_signal[q]:
                         # permissive left turn: wait while an oncoming vehicle is in the junction
                         occupied = False
@@ -143,7 +179,7 @@ def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, b
                                 m = cand[k]
                                 if not bvehicle[m] or np.cos(byaw[m] - h) > -0.5:
                                     continue
-                                inside = j_box[q, 0] <= bx[m] <= j_box[q, 2] and j_box[q, 1] <= by[m] <= j_box[q, 3]
+                                inside = body_j[m] == q
                                 coming = (np.hypot(cx - bx[m], cy - by[m]) < reach
                                           and bvx[m] * (cx - bx[m]) + bvy[m] * (cy - by[m]) > 1.0)
                                 if inside or coming:
@@ -151,7 +187,8 @@ def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, b
                     else:
                         occupied = occ_n[q] >= 2 or (occ_n[q] == 1 and occ_row[q] != row)
                     if occupied:
-                        a = min(a, _idm(vi, v0, am, b_comf, T, s0_stop, 0.0, d_entry))
+                        a_yield = min(a_yield, _idm(vi, v0, am, b_comf, T, s0_stop, 0.0, d_entry))
+                        a = min(a, a_yield)
             ls = light_s[seg]
             if ls < np.inf:
                 gap = seg_start + ls - hl[i]
@@ -214,15 +251,20 @@ def _drive(rows, route, s, v, factor, top, a_max, hl, hw, cleared, stop_timer, b
             a = a_vehicle
         else:
             vehicle_limited = False
+        yield_limited = not vehicle_limited and a_yield <= a
         a = min(max(a, -b_max), am)
-        if vi < 0.1 and vehicle_limited:
+        if vi < 0.1 and (vehicle_limited or yield_limited):
             blocked[i] += dt
             if blocked[i] > DEADLOCK_S:
-                ghost[i] = GHOST_S
+                if yield_limited:
+                    no_yield[i] = GHOST_S
+                else:
+                    ghost[i] = GHOST_S
                 blocked[i] = 0.0
         else:
             blocked[i] = 0.0
         ghost[i] = max(0.0, ghost[i] - dt)
+        no_yield[i] = max(0.0, no_yield[i] - dt)
         nv = max(0.0, vi + a * dt)
         accel[i] = (nv - vi) / dt
         s[i] += 0.5 * (vi + nv) * dt
@@ -245,7 +287,8 @@ class TrafficDrivers:
     `step` and receives the new poses back.
     """
 
-    def __init__(self, graph: LaneGraph, junction_boxes: np.ndarray, junction_signalized: np.ndarray,
+    def __init__(self, graph: LaneGraph, junction_boxes: np.ndarray, junction_hull_pts: np.ndarray,
+                 junction_hull_off: np.ndarray, junction_signalized: np.ndarray,
                  seg_junction_index: np.ndarray, light_seg: np.ndarray, light_s: np.ndarray,
                  light_index: np.ndarray, sign_s: np.ndarray, speed_limit_mps: np.ndarray, idm: IdmParams,
                  rng: np.random.Generator):
@@ -253,6 +296,8 @@ class TrafficDrivers:
         self.idm = idm
         self.rng = rng
         self.j_box = np.ascontiguousarray(junction_boxes, np.float64).reshape(-1, 4)
+        self.j_hull = np.ascontiguousarray(junction_hull_pts, np.float64).reshape(-1, 2)
+        self.j_hull_off = np.asarray(junction_hull_off, np.int64)
         self.j_signal = np.asarray(junction_signalized, np.bool_)
         self.seg_j = np.asarray(seg_junction_index, np.int64)
         self.light_seg, self.light_sl, self.light_index = light_seg, light_s, light_index
@@ -273,6 +318,7 @@ class TrafficDrivers:
         self.stop_timer = np.zeros(0)
         self.blocked = np.zeros(0)
         self.ghost = np.zeros(0)
+        self.no_yield = np.zeros(0)  # seconds left of ignoring junction yields (after a long wait)
         self.accel = np.zeros(0)
         self.leader = np.zeros(0, np.int64)
         self.planned: list[list[int]] = []  # given routes: segments still to follow
@@ -293,7 +339,7 @@ class TrafficDrivers:
         for name, value in (("s", s_m), ("v", 0.0), ("factor", speed_factor),
                             ("top", top_speed_mps), ("a_max", a_max_mps2),
                             ("hl", hl_m), ("hw", hw_m), ("stop_timer", 0.0), ("blocked", 0.0),
-                            ("ghost", 0.0), ("accel", 0.0)):
+                            ("ghost", 0.0), ("no_yield", 0.0), ("accel", 0.0)):
             setattr(self, name, np.append(getattr(self, name), value))
         self.cleared = np.append(self.cleared, -1)
         self.leader = np.append(self.leader, -1)
@@ -307,7 +353,7 @@ class TrafficDrivers:
             return
         i = int(hit[0])
         for name in ("rows", "route", "s", "v", "factor", "top", "a_max", "hl", "hw", "cleared", "stop_timer",
-                     "blocked", "ghost", "accel", "leader"):
+                     "blocked", "ghost", "no_yield", "accel", "leader"):
             setattr(self, name, np.delete(getattr(self, name), i, axis=0))
         del self.planned[i]
 
@@ -348,11 +394,11 @@ class TrafficDrivers:
             yellow[self.light_seg[codes == 1]] = True
         p = self.idm
         _drive(self.rows, self.route, self.s, self.v, self.factor, self.top, self.a_max, self.hl, self.hw,
-               self.cleared, self.stop_timer, self.blocked, self.ghost, self.accel, self.leader,
+               self.cleared, self.stop_timer, self.blocked, self.ghost, self.no_yield, self.accel, self.leader,
                bodies["x"], bodies["y"], bodies["yaw"], bodies["hl"], bodies["hw"], bodies["vx"],
                bodies["vy"], bodies["active"], bodies["npc"], bodies["vehicle"],
                g.pts, g.yaw, g.cum, g.off, g.n, g.length, self.seg_j, self.seg_turn, g.speed_cap, self.limit, light_s, yellow,
-               self.sign_s, self.j_box, self.j_signal, dt_s, p.time_headway_s, p.min_gap_m,
+               self.sign_s, self.j_box, self.j_hull, self.j_hull_off, self.j_signal, dt_s, p.time_headway_s, p.min_gap_m,
                p.comfortable_decel_mps2, p.max_decel_mps2, p.stop_line_gap_m, p.min_horizon_m)
         for i in np.nonzero(self.route[:, -1] < 0)[0]:
             self._fill(int(i))

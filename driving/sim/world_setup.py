@@ -11,14 +11,20 @@ from dataclasses import dataclass
 import carla
 import networkx as nx
 import numpy as np
+import shapely
+import shapely.geometry
 
 from driving.errors import InputError
 from driving.sim.lane_graph import LaneGraph, lane_key
 from driving.sim.signals import SignalSet
 from driving.sim.traffic import IdmParams, TrafficDrivers
 
-#: Margin (metres) added around the lane points of a junction to form its occupancy box.
+#: Margin (metres) added around the lane points of a junction to form its bounding box.
 JUNCTION_BOX_MARGIN_M = 1.0
+#: Margin (metres) around the convex hull of a junction's connector centrelines: a vehicle not on
+#: autopilot occupies the junction when its centre is inside. Small, so that a car waiting at a
+#: stop line (centre a few metres before the junction) never counts as inside.
+JUNCTION_HULL_MARGIN_M = 0.5
 #: Spawn points: spacing along lanes and clearance from lane ends (metres).
 SPAWN_SPACING_M = 12.0
 SPAWN_END_CLEARANCE_M = 6.0
@@ -33,6 +39,8 @@ class SignalStops:
     light_index: np.ndarray  # (K,) row of the governing light in `SignalSet.traffic_lights`
     sign_s: np.ndarray  # (S,) stop-sign line arc length per segment (inf: none)
     junction_boxes: np.ndarray  # (J, 4) min x, min y, max x, max y per junction, metres
+    junction_hull_pts: np.ndarray  # (H, 2) convex hull vertices of all junctions, counter-clockwise, metres
+    junction_hull_off: np.ndarray  # (J + 1,) junction q owns hull vertices off[q] : off[q + 1]
     junction_signalized: np.ndarray  # (J,) bool
     seg_junction: np.ndarray  # (S,) junction index (into the boxes) or -1
 
@@ -51,10 +59,14 @@ def signal_stops(graph: LaneGraph, carla_map: carla.Map, signals: SignalSet) -> 
     j_index = {j: k for k, j in enumerate(junction_ids)}
     seg_junction = np.array([j_index.get(int(j), -1) for j in graph.junction], np.int64)
     boxes = np.zeros((len(junction_ids), 4))
+    hulls = []
     for k in range(len(junction_ids)):
         segs = np.nonzero(seg_junction == k)[0]
         pts = np.concatenate([graph.pts[graph.off[s]:graph.off[s] + graph.n[s]] for s in segs])
         boxes[k] = (*(pts.min(0) - JUNCTION_BOX_MARGIN_M), *(pts.max(0) + JUNCTION_BOX_MARGIN_M))
+        hulls.append(junction_hull(pts))
+    hull_off = np.concatenate([[0], np.cumsum([len(h) for h in hulls])]).astype(np.int64)
+    hull_pts = np.concatenate(hulls) if hulls else np.zeros((0, 2))
     signalized = np.zeros(len(junction_ids), np.bool_)
     light_rows = []
     for index, light in enumerate(signals.traffic_lights):
@@ -76,7 +88,18 @@ def signal_stops(graph: LaneGraph, carla_map: carla.Map, signals: SignalSet) -> 
                 sign_s[where[0]] = min(sign_s[where[0]], where[1])
     rows = np.array(light_rows, np.float64).reshape(-1, 3)
     return SignalStops(rows[:, 0].astype(np.int64), rows[:, 1], rows[:, 2].astype(np.int64), sign_s,
-                       boxes, signalized, seg_junction)
+                       boxes, hull_pts, hull_off, signalized, seg_junction)
+
+
+def junction_hull(pts: np.ndarray) -> np.ndarray:
+    """Counter-clockwise vertices (V, 2) of the convex hull of `pts` grown by `JUNCTION_HULL_MARGIN_M`.
+
+    Why a hull and not the axis-aligned box: on diagonal junctions the box also covers the stop
+    lines, so cars waiting there would count as inside and two of them would wait for each other.
+    """
+    hull = shapely.MultiPoint(np.asarray(pts, np.float64)).convex_hull.buffer(JUNCTION_HULL_MARGIN_M, quad_segs=2)
+    ring = shapely.geometry.polygon.orient(hull, 1.0).exterior
+    return np.asarray(ring.coords, np.float64)[:-1, :2]
 
 
 _SPEED_UNITS = {"m/s": 1.0, "km/h": 1.0 / 3.6, "mph": 0.44704}
@@ -118,7 +141,8 @@ def segment_speed_limits(graph: LaneGraph, xodr_text: str, default_mps: float) -
 def traffic_drivers_for(graph: LaneGraph, stops: SignalStops, speed_limit_mps: np.ndarray, idm: IdmParams,
                         rng: np.random.Generator) -> TrafficDrivers:
     """An empty NPC driver set wired to this map's signals, junctions and speed limits."""
-    return TrafficDrivers(graph, stops.junction_boxes, stops.junction_signalized, stops.seg_junction,
+    return TrafficDrivers(graph, stops.junction_boxes, stops.junction_hull_pts, stops.junction_hull_off,
+                          stops.junction_signalized, stops.seg_junction,
                           stops.light_seg, stops.light_s, stops.light_index, stops.sign_s, speed_limit_mps,
                           idm, rng)
 

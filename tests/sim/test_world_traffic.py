@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 import shapely
 
+from driving.sim import blueprints
 from driving.sim.embedded_world import EmbeddedWorld
+from driving.sim.lane_graph import build_lane_graph
+from driving.sim.traffic import DEADLOCK_S
 from driving.sim.traffic_lights import SAME_AXIS_DEG
-from driving.world import ActorKind
+from driving.world import ActorKind, CollisionEvent
 
 GREEN, YELLOW, RED = carla.TrafficLightState.Green, carla.TrafficLightState.Yellow, carla.TrafficLightState.Red
 
@@ -219,8 +222,9 @@ def _polyline(wp, step_m=1.0):
     return pts
 
 
-def test_npc_does_not_enter_an_unsignalized_junction_while_another_car_is_inside(town_world):
-    world = town_world
+def _npc_behind_a_car_parked_in_a_junction(world: EmbeddedWorld) -> tuple[int, int, carla.Location]:
+    """(npc, parked car, npc target): an autopilot car 25 m before a stop-sign junction of town_grid
+    and a car (not on autopilot) parked on another connector of it, clear of the NPC's path."""
     carla_map = world.get_map()
     stop = world.get_stop_signs()[0].stop_waypoints[0]
     entry = next(w for w in stop.next(8.0) if w.is_junction)
@@ -239,6 +243,13 @@ def test_npc_does_not_enter_an_unsignalized_junction_while_another_car_is_inside
     assert parked_at is not None
     blocker = world.spawn_vehicle(parked_at.transform, role_name="scenario")
     npc = world.spawn_vehicle(stop.previous(25.0)[0].transform, autopilot=True, route=[target])
+    return npc, blocker, target
+
+
+def test_npc_does_not_enter_an_unsignalized_junction_while_another_car_is_inside(town_world):
+    world = town_world
+    carla_map = world.get_map()
+    npc, blocker, target = _npc_behind_a_car_parked_in_a_junction(world)
     for _ in range(300):
         world.tick()
         assert not carla_map.get_waypoint(world.get_actor_state(npc).transform.location).is_junction
@@ -249,6 +260,25 @@ def test_npc_does_not_enter_an_unsignalized_junction_while_another_car_is_inside
         world.tick()
         closest = min(closest, world.get_actor_state(npc).transform.location.distance(target))
     assert closest < 1.0
+
+
+def test_npc_stops_yielding_to_a_car_stuck_in_a_junction_after_the_deadlock_time(town_world):
+    """No yield wait lasts forever: after `DEADLOCK_S` of waiting the NPC enters anyway (the parked
+    car is clear of its path, so it passes without contact)."""
+    world = town_world
+    npc, _, target = _npc_behind_a_car_parked_in_a_junction(world)
+    waited_s, closest = 0.0, np.inf
+    for _ in range(int((DEADLOCK_S + 25.0) / world.fixed_delta_seconds)):
+        world.tick()
+        state = world.get_actor_state(npc)
+        if abs(state.speed_mps) < 0.05:
+            waited_s += world.fixed_delta_seconds
+        closest = min(closest, state.transform.location.distance(target))
+        if closest < 1.0:
+            break
+    assert closest < 1.0
+    assert waited_s > DEADLOCK_S  # it did yield first
+    assert not [e for e in world.pop_events() if isinstance(e, CollisionEvent)]
 
 
 def test_light_state_is_readable_per_lane():
@@ -267,3 +297,77 @@ def test_light_state_is_readable_per_lane():
         assert world.get_traffic_light_for_lane(far_lane) is not None
     finally:
         world.close()
+
+
+
+def _through(entry: carla.Waypoint, beyond_m: float) -> carla.Location:
+    """A point `beyond_m` past the end of the junction connector starting at `entry`."""
+    wp = entry
+    while wp.is_junction:
+        wp = wp.next(1.0)[0]
+    return wp.next(beyond_m)[0].transform.location
+
+
+def test_npcs_waiting_at_two_approaches_of_a_diagonal_stop_sign_junction_both_pass():
+    """Regression (town_suburb, stop-sign T junction near (190, -117)): the old occupancy test, an
+    axis-aligned box around the connectors, covered cars waiting at two approaches of this diagonal
+    junction, so each yielded to the other forever. Now only cars really inside count."""
+    world = EmbeddedWorld()
+    try:
+        carla_map = world.load_map("town_suburb", seed=0)
+        stop = min((w for sign in world.get_stop_signs() for w in sign.stop_waypoints),
+                   key=lambda w: w.transform.location.distance(carla.Location(190.0, -117.0, 0.0)))
+        junction = next(w for w in stop.next(6.0) if w.is_junction).get_junction()
+        yaw = math.radians(stop.transform.rotation.yaw)
+        assert abs(math.sin(2.0 * yaw)) > 0.5  # a diagonal approach
+        entries = sorted((a for a, _ in junction.get_waypoints(carla.LaneType.Driving)),
+                         key=lambda w: (w.road_id, w.lane_id, w.s))
+        own = next(a for a in entries if a.transform.location.distance(stop.transform.location) < 6.0)
+        other = next(a for a in entries if a.transform.location.distance(stop.transform.location) > 10.0)
+        bike = blueprints.vehicle_type("vehicle.bicycle").extent_m[0]
+        # both standing where NPCs wait to enter (1 m before the junction), as in the reported
+        # standoff: the first has passed its stop line, which is 5 m before the junction
+        a = world.spawn_vehicle(own.previous(bike + 1.0)[0].transform, "vehicle.bicycle", autopilot=True,
+                                route=[_through(own, 10.0)])
+        b = world.spawn_vehicle(other.previous(bike + 1.0)[0].transform, "vehicle.bicycle", autopilot=True,
+                                route=[_through(other, 10.0)])
+        starts = [world.get_actor_state(x).transform.location for x in (a, b)]
+        moved = [0.0, 0.0]
+        for _ in range(int(30.0 / world.fixed_delta_seconds)):
+            world.tick()
+            moved = [world.get_actor_state(x).transform.location.distance(p) for x, p in zip((a, b), starts)]
+            if min(moved) > 25.0:
+                break
+        assert min(moved) > 25.0, moved  # both crossed the junction well within 30 s
+        assert not [e for e in world.pop_events() if isinstance(e, CollisionEvent)]
+        assert carla_map.get_waypoint(starts[0]).junction_id == -1
+    finally:
+        world.close()
+
+
+
+def _straight_road_xodr(rid: int, x_m: float, length_m: float, pred: int | None, succ: int | None) -> str:
+    links = "".join(f'<{kind} elementType="road" elementId="{other}" contactPoint="{point}"/>'
+                    for kind, other, point in (("predecessor", pred, "end"), ("successor", succ, "start"))
+                    if other is not None)
+    lane_links = "".join(f'<{kind} id="-1"/>' for kind, other in (("predecessor", pred), ("successor", succ))
+                         if other is not None)
+    return (f'<road name="r{rid}" length="{length_m}" id="{rid}" junction="-1"><link>{links}</link>'
+            f'<planView><geometry s="0" x="{x_m}" y="0" hdg="0" length="{length_m}"><line/></geometry>'
+            f'</planView><lanes><laneSection s="0"><center><lane id="0" type="none" level="false"/></center>'
+            f'<right><lane id="-1" type="driving" level="false"><link>{lane_links}</link>'
+            f'<width sOffset="0" a="3.5" b="0" c="0" d="0"/></lane></right></laneSection></lanes></road>')
+
+
+def test_lane_graph_keeps_a_millimetre_lane_as_a_stub():
+    """carla refuses `next_until_lane_end` on lanes shorter than the step ("distance > 0.0"): such
+    a lane becomes a 1 cm stub that still links its neighbours."""
+    roads = (_straight_road_xodr(1, 0.0, 50.0, None, 2) + _straight_road_xodr(2, 50.0, 0.001, 1, 3)
+             + _straight_road_xodr(3, 50.001, 50.0, 2, None))
+    xodr = ('<?xml version="1.0" standalone="yes"?><OpenDRIVE><header revMajor="1" revMinor="4" name="tiny" '
+            f'version="1"/>{roads}</OpenDRIVE>')
+    graph = build_lane_graph(carla.Map("tiny_lane", xodr))
+    stub = graph.index[(2, 0, -1)]
+    assert graph.n[stub] == 2 and graph.length[stub] == pytest.approx(0.01, abs=1e-3)
+    assert list(graph.succ[graph.index[(1, 0, -1)], :1]) == [stub]
+    assert list(graph.succ[stub, :1]) == [graph.index[(3, 0, -1)]]
