@@ -315,7 +315,8 @@ class RouteRun:
                     last_pct = criteria.completion.percentage
                     world.set_weather(weather_at(self.config.weathers, last_pct))
                 if self.video is not None:
-                    self.video.add_frame(ticks)
+                    self.video.add_frame(ticks, progress_pct=criteria.completion.percentage,
+                                         infractions=criteria.infraction_count())
                 if criteria.done:
                     return "", ""
                 world.apply_control(ego_id, control)

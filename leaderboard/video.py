@@ -1,9 +1,22 @@
-"""Top-down mp4 of a route: a window that follows the ego over lanes, route, lights and actors.
+"""Top-down mp4 of a route in the look of `driving sim preview`, following the ego.
 
-The map's lanes are drawn once into a background image (lane-wide strokes along the map's
-waypoints); each frame crops a window around the ego and draws the route, traffic lights in
-their current state and every vehicle and walker as an oriented box. Written with OpenCV's
-VideoWriter (mp4v) at `FPS` frames per second of game time (every other 20 Hz tick).
+The static layers (terrain, roads, markings, sidewalks, crosswalks, buildings, trees, signs, the
+route band and a chequered finish line) are drawn ONCE per route with the preview's own layer
+functions into a background image covering the route's bounding box plus half a window and a
+detour margin, at `PIXELS_PER_METRE` (lowered for very long routes so the image stays under
+`MAX_BACKGROUND_PX` a side). Each frame copies a
+`WINDOW_PX` square around the ego out of it and draws only what moves: traffic lights in their
+current state, vehicles (hero outlined cyan) and walkers, plus an overlay with game time, ego
+speed, route progress and (when the caller passes it) the infraction count.
+
+The window is north-up (CARLA's top view: +x right, +y down), like the preview PNG: no per-frame
+rotation or resampling, so thin markings stay crisp and the picture matches the map preview.
+Worlds without a static layout (`world.layout`, e.g. a CARLA server) get driving lanes drawn as
+grey strokes from the `carla.Map` instead.
+
+Frames are written at `FPS` (every `TICKS_PER_FRAME`-th 20 Hz tick) with OpenCV's mp4v codec
+(this OpenCV build has no H.264 encoder: `avc1` does not open) to a temporary file beside the
+destination, renamed onto it on `close` so a player never sees half a video.
 """
 from __future__ import annotations
 
@@ -13,24 +26,35 @@ from pathlib import Path
 import carla
 import cv2
 import numpy as np
+import shapely
 
-from driving.world import ActorKind, World
+from driving.atomic_io import atomic_path
+from driving.sim.preview import (
+    Canvas,
+    LightMark,
+    box_corners,
+    draw_actors,
+    draw_lights,
+    draw_props,
+    draw_route,
+    draw_surfaces,
+    light_marks,
+)
+from driving.world import ActorState, World
 
-PIXELS_PER_METRE = 4.0
-WINDOW_M = 80.0
+PIXELS_PER_METRE = 6.0
+WINDOW_PX = 384  # 64 m x 64 m at 6 px/m
 FPS = 10
 TICKS_PER_FRAME = 2  # 20 Hz ticks -> 10 fps
-MAX_BACKGROUND_PX = 6000
-MARGIN_M = WINDOW_M
-
-ROAD_BGR = (90, 90, 90)
-LANE_LINE_BGR = (150, 150, 150)
-ROUTE_BGR = (235, 140, 30)
-EGO_BGR = (40, 220, 255)
-VEHICLE_BGR = (200, 120, 60)
-WALKER_BGR = (60, 20, 220)
-LIGHT_BGR = {carla.TrafficLightState.Red: (40, 40, 230), carla.TrafficLightState.Yellow: (20, 200, 245),
-             carla.TrafficLightState.Green: (60, 210, 60)}
+MAX_BACKGROUND_PX = 4096  # longest background side; longer routes are drawn at a lower px/m
+FOURCC = "mp4v"
+OUTSIDE_BGR = (40, 48, 44)  # beyond the pre-drawn background (ego far off the route)
+LANE_BGR = (90, 90, 90)  # fallback lane strokes when the world has no layout
+LANE_STEP_M = 2.0
+ACTOR_REACH_M = 6.0  # an actor this far outside the window may still poke into it
+PROGRESS_LOOKAHEAD_M = 30.0
+DETOUR_MARGIN_M = 40.0  # the ego may stray this far from the route before leaving the background
+FINISH_BGR = ((255, 255, 255), (20, 20, 20))
 
 
 class RouteVideo:
@@ -38,80 +62,177 @@ class RouteVideo:
 
     def __init__(self, path: str | Path, world: World, route: list[carla.Transform], ego_id: int) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._world = world
         self._ego_id = ego_id
-        self._lights = world.get_traffic_lights()
-        carla_map = world.get_map()
-        wps = carla_map.generate_waypoints(2.0)
-        xs = [w.transform.location.x for w in wps] + [t.location.x for t in route]
-        ys = [w.transform.location.y for w in wps] + [t.location.y for t in route]
-        span = max(max(xs) - min(xs), max(ys) - min(ys)) + 2 * MARGIN_M
-        self._ppm = min(PIXELS_PER_METRE, MAX_BACKGROUND_PX / span)
-        self._origin = (min(xs) - MARGIN_M, min(ys) - MARGIN_M)
-        size = math.ceil(span * self._ppm)
-        self._background = np.full((size, size, 3), 30, np.uint8)
-        for w in wps:
-            if w.lane_type == carla.LaneType.Driving:
-                self._stroke(self._background, w.transform, 2.0, w.lane_width, ROAD_BGR)
-        pts = self._px([(t.location.x, t.location.y) for t in route])
-        cv2.polylines(self._background, [pts], False, ROUTE_BGR, max(1, int(self._ppm * 0.6)), cv2.LINE_AA)
-        self._window_px = int(WINDOW_M * self._ppm) // 2 * 2
-        self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), FPS,
-                                       (self._window_px, self._window_px))
-        if not self._writer.isOpened():
-            raise RuntimeError(f"video {self.path}: OpenCV cannot open an mp4 writer")
         self.frames = 0
+        self._route_xy = np.array([(t.location.x, t.location.y) for t in route],
+                                  dtype=np.float64).reshape(-1, 2)
+        seg = np.linalg.norm(np.diff(self._route_xy, axis=0), axis=1)
+        self._route_cum_m = np.concatenate([[0.0], np.cumsum(seg)])
+        self._route_idx = 0
+        self._background = self._draw_background(world, route)
+        self._half_view_m = WINDOW_PX / 2 * math.sqrt(2) / self._ppm + ACTOR_REACH_M
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), FPS,
+                                       (WINDOW_PX, WINDOW_PX))
+        if not self._writer.isOpened():
+            self._atomic.__exit__(RuntimeError, RuntimeError("no writer"), None)
+            raise RuntimeError(f"video {self.path}: OpenCV cannot open an {FOURCC} mp4 writer")
+        self._closed = False
 
-    def _px(self, xy: list[tuple[float, float]]) -> np.ndarray:
-        arr = np.asarray(xy, dtype=np.float64)
-        return np.round((arr - self._origin) * self._ppm).astype(np.int32)
+    # ---- once per route ---------------------------------------------------------------
+    def _draw_background(self, world: World, route: list[carla.Transform]) -> Canvas:
+        """Static layers over the route's box plus half a window and `DETOUR_MARGIN_M`.
 
-    def _box(self, cx: float, cy: float, hx: float, hy: float, yaw_deg: float) -> np.ndarray:
-        c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
-        corners = [(hx, hy), (hx, -hy), (-hx, -hy), (-hx, hy)]
-        return self._px([(cx + x * c - y * s, cy + x * s + y * c) for x, y in corners])
+        Also sets `_ppm` (pixels per metre) and `_marks` (the traffic lights to colour per frame).
+        """
+        xy = self._route_xy if len(self._route_xy) else np.zeros((1, 2))
+        span_m = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1.0)
+        margin_px = WINDOW_PX / 2 + 16
+        self._ppm = min(PIXELS_PER_METRE,
+                        (MAX_BACKGROUND_PX - 2 * margin_px) / (span_m + 2 * DETOUR_MARGIN_M))
+        margin_m = margin_px / self._ppm + DETOUR_MARGIN_M
+        bounds = (float(xy[:, 0].min()) - margin_m, float(xy[:, 1].min()) - margin_m,
+                  float(xy[:, 0].max()) + margin_m, float(xy[:, 1].max()) + margin_m)
+        cv = Canvas(bounds, self._ppm)
+        cv.img[:] = OUTSIDE_BGR
+        box = shapely.box(*bounds)
+        layout, signals = getattr(world, "layout", None), getattr(world, "signals", None)
+        if layout is not None and signals is not None:
+            hits = shapely.intersects([s.polygon for s in layout.surfaces], box) if layout.surfaces else []
+            draw_surfaces(cv, [s for s, hit in zip(layout.surfaces, hits) if hit])
+            draw_props(cv, [o for o in layout.objects
+                            if _touches(o.center, max(o.half_extent[:2]) + 6.0, bounds)])
+            self._marks = light_marks(layout, signals)
+        else:
+            self._draw_lanes(cv, world.get_map(), bounds)
+            self._marks = [LightMark(tl.transform.location.x, tl.transform.location.y, tl.id, False)
+                           for tl in world.get_traffic_lights()]
+        self._mark_xy = np.array([(m.x_m, m.y_m) for m in self._marks], dtype=np.float64).reshape(-1, 2)
+        if len(route) >= 2:
+            draw_route(cv, [t.location for t in route], markers=False)
+            _finish_line(cv, route[-1])
+        return cv
 
-    def _stroke(self, img: np.ndarray, t: carla.Transform, length_m: float, width_m: float, bgr) -> None:
-        loc = t.location
-        cv2.fillConvexPoly(img, self._box(loc.x, loc.y, length_m / 2 + 0.2, width_m / 2, t.rotation.yaw), bgr)
+    @staticmethod
+    def _draw_lanes(cv: Canvas, carla_map: carla.Map, bounds: tuple[float, float, float, float]) -> None:
+        """Fallback background: each driving-lane waypoint as a lane-wide stroke `LANE_STEP_M` long."""
+        for w in carla_map.generate_waypoints(LANE_STEP_M):
+            loc = w.transform.location
+            if w.lane_type != carla.LaneType.Driving or not (
+                    bounds[0] - 5 <= loc.x <= bounds[2] + 5 and bounds[1] - 5 <= loc.y <= bounds[3] + 5):
+                continue
+            yaw = w.transform.rotation.yaw
+            cv.fill(box_corners(loc.x, loc.y, LANE_STEP_M / 2 + 0.2, w.lane_width / 2, yaw), LANE_BGR)
 
-    def add_frame(self, tick: int) -> None:
-        """Draw the current world state (called every tick; keeps every TICKS_PER_FRAME-th)."""
-        if tick % TICKS_PER_FRAME:
+    # ---- every frame ------------------------------------------------------------------
+    def add_frame(self, tick: int, progress_pct: float | None = None, infractions: int | None = None) -> None:
+        """Draw the current world state (called every tick; keeps every TICKS_PER_FRAME-th).
+
+        `progress_pct` (route completion, %) is estimated from the ego's nearest route point when
+        not given; `infractions` is shown only when the caller passes it.
+        """
+        if tick % TICKS_PER_FRAME or self._closed:
             return
         actors = self._world.get_actor_states()
-        ego_loc = next((a.transform.location for a in actors if a.id == self._ego_id), None)
-        if ego_loc is None:
-            ego_loc = self._world.get_actor_state(self._ego_id).transform.location
-        cx, cy = self._px([(ego_loc.x, ego_loc.y)])[0]
-        half = self._window_px // 2
-        x0, y0 = int(cx) - half, int(cy) - half
-        img = np.zeros((self._window_px, self._window_px, 3), np.uint8)
-        bx0, by0 = max(x0, 0), max(y0, 0)
-        part = self._background[by0:y0 + self._window_px, bx0:x0 + self._window_px]
-        img[by0 - y0:by0 - y0 + part.shape[0], bx0 - x0:bx0 - x0 + part.shape[1]] = part
-        shift = np.array([x0, y0], np.int32)
-        for light in self._lights:
-            loc = light.transform.location
-            if loc.distance(ego_loc) > WINDOW_M:
-                continue
-            state = self._world.get_traffic_light_state(light.id)
-            centre = self._px([(loc.x, loc.y)])[0] - shift
-            cv2.circle(img, (int(centre[0]), int(centre[1])), max(2, int(self._ppm)),
-                       LIGHT_BGR.get(state, LANE_LINE_BGR), -1)
-        for actor in actors:
-            loc, ext = actor.transform.location, actor.extent
-            if loc.distance(ego_loc) > WINDOW_M:
-                continue
-            hero = actor.id == self._ego_id
-            bgr = EGO_BGR if hero else WALKER_BGR if actor.kind == ActorKind.WALKER else VEHICLE_BGR
-            box = self._box(loc.x, loc.y, max(ext.x, 0.3), max(ext.y, 0.3), actor.transform.rotation.yaw)
-            cv2.fillConvexPoly(img, box - shift, bgr, cv2.LINE_AA)
-        cv2.putText(img, f"t={self._world.elapsed_seconds:6.1f}s", (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        ego = next((a for a in actors if a.id == self._ego_id), None)
+        if ego is None:
+            ego = self._world.get_actor_state(self._ego_id)
+        img = self.render(ego, actors, progress_pct, infractions)
         self._writer.write(img)
         self.frames += 1
 
+    def render(self, ego: ActorState, actors: list[ActorState], progress_pct: float | None = None,
+               infractions: int | None = None) -> np.ndarray:
+        """One WINDOW_PX square BGR frame centred on `ego` (lights read from the world)."""
+        bg = self._background
+        ex, ey = ego.transform.location.x, ego.transform.location.y
+        x0 = round((ex - bg.min_x) * self._ppm) - WINDOW_PX // 2
+        y0 = round((ey - bg.min_y) * self._ppm) - WINDOW_PX // 2
+        img = _crop(bg.img, x0, y0, WINDOW_PX)
+        cv = Canvas.wrap(img, bg.min_x + x0 / self._ppm, bg.min_y + y0 / self._ppm, self._ppm)
+        if len(self._marks):
+            near = np.abs(self._mark_xy - (ex, ey)).max(axis=1) <= self._half_view_m
+            marks = [m for m, keep in zip(self._marks, near) if keep]
+            states = {m.light_id: self._world.get_traffic_light_state(m.light_id) for m in marks}
+            draw_lights(cv, marks, states)
+        reach = self._half_view_m
+        others = [a for a in actors if a.id != ego.id and abs(a.transform.location.x - ex) <= reach
+                  and abs(a.transform.location.y - ey) <= reach]
+        draw_actors(cv, others + [ego])  # the ego last, on top
+        if progress_pct is None:
+            progress_pct = self._progress_pct(ex, ey)
+        lines = [f"t {self._world.elapsed_seconds:6.1f} s", f"{ego.speed_mps * 3.6:5.1f} km/h",
+                 f"route {progress_pct:5.1f} %"]
+        if infractions is not None:
+            lines.append(f"infractions {infractions}")
+        _overlay(img, lines, self._ppm)
+        return img
+
+    def _progress_pct(self, x_m: float, y_m: float) -> float:
+        """Completion of the route (arc length to the nearest route point, searched forward only)."""
+        if len(self._route_xy) < 2 or self._route_cum_m[-1] <= 0:
+            return 0.0
+        start = self._route_idx
+        end = int(np.searchsorted(self._route_cum_m, self._route_cum_m[start] + PROGRESS_LOOKAHEAD_M)) + 1
+        d2 = ((self._route_xy[start:end] - (x_m, y_m)) ** 2).sum(axis=1)
+        self._route_idx = start + int(np.argmin(d2))
+        return 100.0 * float(self._route_cum_m[self._route_idx] / self._route_cum_m[-1])
+
     def close(self) -> None:
+        """Finish the file and move it into place (a route with no frame leaves no file)."""
+        if self._closed:
+            return
+        self._closed = True
         self._writer.release()
+        if self.frames:
+            self._atomic.__exit__(None, None, None)
+        else:
+            self._atomic.__exit__(RuntimeError, RuntimeError("no frames"), None)
+
+
+def _touches(xy: tuple[float, ...], radius_m: float, bounds: tuple[float, float, float, float]) -> bool:
+    """Whether a prop within `radius_m` of `xy` (its half size plus its shadow) can reach `bounds`."""
+    return (bounds[0] - radius_m <= xy[0] <= bounds[2] + radius_m
+            and bounds[1] - radius_m <= xy[1] <= bounds[3] + radius_m)
+
+
+def _finish_line(cv: Canvas, end: carla.Transform, square_m: float = 0.6) -> None:
+    """A chequered band two squares deep, 3.6 m wide, across the route's end."""
+    yaw = end.rotation.yaw
+    c, s = math.cos(math.radians(yaw)), math.sin(math.radians(yaw))
+    for along in (0, 1):
+        for across in range(-3, 3):
+            fx, fy = (along - 0.5) * square_m, (across + 0.5) * square_m  # forward, right of the end point
+            cx, cy = end.location.x + c * fx - s * fy, end.location.y + s * fx + c * fy
+            cv.fill(box_corners(cx, cy, square_m / 2, square_m / 2, yaw), FINISH_BGR[(along + across) % 2])
+
+
+def _crop(img: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray:
+    """A `size` square copy of `img` from pixel (x0, y0); parts outside are `OUTSIDE_BGR`."""
+    h, w = img.shape[:2]
+    if 0 <= x0 and 0 <= y0 and x0 + size <= w and y0 + size <= h:
+        return img[y0:y0 + size, x0:x0 + size].copy()
+    out = np.empty((size, size, 3), np.uint8)
+    out[:] = OUTSIDE_BGR
+    bx0, by0, bx1, by1 = max(x0, 0), max(y0, 0), min(x0 + size, w), min(y0 + size, h)
+    if bx0 < bx1 and by0 < by1:
+        out[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] = img[by0:by1, bx0:bx1]
+    return out
+
+
+def _overlay(img: np.ndarray, lines: list[str], ppm: float) -> None:
+    """Text panel top-left and a 10 m scale bar bottom-left, on translucent dark backgrounds."""
+    row, font, scale = 16, cv2.FONT_HERSHEY_SIMPLEX, 0.42
+    w = 8 + max(cv2.getTextSize(t, font, scale, 1)[0][0] for t in lines)
+    panel = img[4:8 + row * len(lines), 4:4 + w]
+    cv2.addWeighted(panel, 0.35, np.zeros_like(panel), 0.65, 0, dst=panel)
+    for i, text in enumerate(lines):
+        cv2.putText(img, text, (8, 4 + row * (i + 1)), font, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    bar_px = round(10.0 * ppm)
+    y = img.shape[0] - 10
+    bar = img[y - 16:y + 5, 5:bar_px + 15]
+    cv2.addWeighted(bar, 0.35, np.zeros_like(bar), 0.65, 0, dst=bar)
+    cv2.line(img, (10, y), (10 + bar_px, y), (255, 255, 255), 2)
+    cv2.putText(img, "10 m", (10, y - 5), font, 0.35, (255, 255, 255), 1, cv2.LINE_AA)

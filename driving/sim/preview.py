@@ -4,10 +4,15 @@ Image axes follow CARLA's world frame seen from above: +x to the right, +y (Open
 downwards, so the picture matches what `carla` users see in the spectator's top view. Drawing is
 antialiased with sub-pixel coordinates (`_SHIFT` fractional bits) and the file is written
 atomically so a viewer never sees half a PNG.
+
+The drawing is split into layers (`draw_surfaces`, `draw_props`, `draw_route` are static;
+`draw_lights`, `draw_actors` change every tick) on a `Canvas`, so the route video
+(`leaderboard.video`) draws the static ones once and only the moving ones per frame.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import carla
@@ -17,7 +22,7 @@ import shapely
 
 from driving.atomic_io import atomic_write_bytes
 from driving.errors import InputError
-from driving.sim.scene import Layout, StaticObject
+from driving.sim.scene import Layout, StaticObject, Surface
 from driving.sim.signals import SignalSet
 from driving.world import ActorKind, ActorState
 
@@ -43,8 +48,12 @@ def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return int(rgb[2]), int(rgb[1]), int(rgb[0])
 
 
-class _Canvas:
-    """World-metre -> pixel transform and antialiased primitives on one BGR image."""
+class Canvas:
+    """World-metre -> pixel transform and antialiased primitives on one BGR image.
+
+    Pixel (0, 0) is world (`min_x`, `min_y`); `ppm` is pixels per metre. The route video reuses
+    it on a window cropped from a pre-drawn background (`Canvas.wrap`).
+    """
 
     def __init__(self, bounds: tuple[float, float, float, float], ppm: float) -> None:
         self.min_x, self.min_y = bounds[0], bounds[1]
@@ -52,6 +61,13 @@ class _Canvas:
         w = max(1, math.ceil((bounds[2] - bounds[0]) * ppm))
         h = max(1, math.ceil((bounds[3] - bounds[1]) * ppm))
         self.img = np.zeros((h, w, 3), np.uint8)
+
+    @classmethod
+    def wrap(cls, img: np.ndarray, min_x: float, min_y: float, ppm: float) -> Canvas:
+        """A canvas drawing into an existing BGR image whose pixel (0, 0) is world (min_x, min_y) m."""
+        cv = cls.__new__(cls)
+        cv.min_x, cv.min_y, cv.ppm, cv.img = min_x, min_y, ppm, img
+        return cv
 
     def px(self, xy: np.ndarray) -> np.ndarray:
         xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
@@ -68,6 +84,10 @@ class _Canvas:
                                                                    for r in part.interiors]
             cv2.fillPoly(self.img, rings, bgr, cv2.LINE_AA, _SHIFT)
 
+    def fill(self, pts: np.ndarray, bgr: tuple[int, int, int]) -> None:
+        """Fill the polygon with corners `pts` (N x 2 metres)."""
+        cv2.fillPoly(self.img, [self.px(pts)], bgr, cv2.LINE_AA, _SHIFT)
+
     def outline(self, pts: np.ndarray, bgr: tuple[int, int, int], width_px: int = 1, closed: bool = True) -> None:
         cv2.polylines(self.img, [self.px(pts)], closed, bgr, width_px, cv2.LINE_AA, _SHIFT)
 
@@ -78,7 +98,8 @@ class _Canvas:
                    cv2.LINE_AA, _SHIFT)
 
 
-def _box_corners(cx: float, cy: float, hx: float, hy: float, yaw_deg: float) -> np.ndarray:
+def box_corners(cx: float, cy: float, hx: float, hy: float, yaw_deg: float) -> np.ndarray:
+    """4 x 2 corners (metres) of a box centred at (cx, cy) with half sizes hx, hy, turned by yaw (degrees)."""
     c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
     local = np.array([(hx, hy), (-hx, hy), (-hx, -hy), (hx, -hy)])
     return np.column_stack([cx + c * local[:, 0] - s * local[:, 1], cy + s * local[:, 0] + c * local[:, 1]])
@@ -88,17 +109,24 @@ def _shade(bgr: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return tuple(int(max(0, min(255, v * factor))) for v in bgr)  # type: ignore[return-value]
 
 
-def _draw_objects(cv: _Canvas, objects: list[StaticObject], light_states: dict[int, carla.TrafficLightState]
-                  ) -> None:
-    """Props lowest first; buildings get a soft shadow, trees round crowns, lights their state."""
+def draw_surfaces(cv: Canvas, surfaces: list[Surface]) -> None:
+    """Ground polygons lowest first: terrain, shoulders, roads, sidewalks, then markings on top."""
+    for s in sorted(surfaces, key=lambda s: (_DRAW_ORDER.get(s.kind, 5), s.z_m)):
+        cv.polygon(s.polygon, _bgr(s.color_rgb))
+
+
+def draw_props(cv: Canvas, objects: list[StaticObject]) -> None:
+    """Props lowest first; buildings get a soft shadow, trees round crowns. Light heads are left to
+    `draw_lights`, whose colours change every tick."""
     shadow = cv.img.copy()
     for o in objects:
         if o.kind == "building":
             off = min(o.half_extent[2] * 0.25, 6.0)
-            pts = _box_corners(o.center[0] + off, o.center[1] + off, *o.half_extent[:2], o.yaw_deg)
+            pts = box_corners(o.center[0] + off, o.center[1] + off, *o.half_extent[:2], o.yaw_deg)
             cv2.fillPoly(shadow, [cv.px(pts)], (0, 0, 0), cv2.LINE_AA, _SHIFT)
     cv2.addWeighted(shadow, 0.3, cv.img, 0.7, 0, dst=cv.img)
-    tops = sorted(objects, key=lambda o: (o.kind == "traffic_light", o.center[2] + o.half_extent[2]))
+    tops = sorted((o for o in objects if o.kind != "traffic_light"),
+                  key=lambda o: o.center[2] + o.half_extent[2])
     for o in tops:
         x, y = o.center[0], o.center[1]
         if o.kind in ("tree_crown", "bush"):
@@ -109,11 +137,6 @@ def _draw_objects(cv: _Canvas, objects: list[StaticObject], light_states: dict[i
                       _shade(_bgr(o.color_rgb), 1.2))
         elif o.kind == "tree_trunk":
             continue  # hidden under the crown
-        elif o.kind == "traffic_light":
-            bgr = LIGHT_BGR.get(light_states.get(o.light_id), LIGHT_OFF_BGR)
-            r = max(3.0, 0.9 * cv.ppm)
-            cv.circle((x, y), r + 1.5, (20, 20, 20))
-            cv.circle((x, y), r, bgr)
         elif o.kind == "stop_sign":
             r = max(4.0, 1.1 * cv.ppm)
             ang = np.radians(np.arange(8) * 45 + 22.5)
@@ -123,16 +146,49 @@ def _draw_objects(cv: _Canvas, objects: list[StaticObject], light_states: dict[i
         elif o.kind in ("pole", "traffic_light_pole", "stop_sign_post"):
             cv.circle((x, y), max(1.5, 0.25 * cv.ppm), _bgr(o.color_rgb))
         else:
-            pts = _box_corners(x, y, o.half_extent[0], o.half_extent[1], o.yaw_deg)
+            pts = box_corners(x, y, o.half_extent[0], o.half_extent[1], o.yaw_deg)
             cv2.fillPoly(cv.img, [cv.px(pts)], _bgr(o.color_rgb), cv2.LINE_AA, _SHIFT)
             if o.kind == "building":
-                inner = _box_corners(x, y, max(o.half_extent[0] - 1.2, 0.2), max(o.half_extent[1] - 1.2, 0.2),
+                inner = box_corners(x, y, max(o.half_extent[0] - 1.2, 0.2), max(o.half_extent[1] - 1.2, 0.2),
                                      o.yaw_deg)
                 cv2.fillPoly(cv.img, [cv.px(inner)], _shade(_bgr(o.color_rgb), 1.12), cv2.LINE_AA, _SHIFT)
                 cv.outline(pts, _shade(_bgr(o.color_rgb), 0.6), 1)
 
 
-def _draw_actors(cv: _Canvas, actors: list[ActorState]) -> None:
+@dataclass(frozen=True)
+class LightMark:
+    """Where a traffic light is drawn: (x, y) metres, its `TrafficLightInfo.id`, and whether a placed
+    head (ringed lamp) or only the signal's own position (plain dot) is shown."""
+
+    x_m: float
+    y_m: float
+    light_id: int
+    head: bool
+
+
+def light_marks(layout: Layout, signals: SignalSet) -> list[LightMark]:
+    """Every placed light head, lowest first, plus lights without a head at their signal position."""
+    heads = sorted((o for o in layout.objects if o.kind == "traffic_light"),
+                   key=lambda o: o.center[2] + o.half_extent[2])
+    marks = [LightMark(o.center[0], o.center[1], o.light_id, True) for o in heads]
+    drawn = {o.light_id for o in heads}
+    marks += [LightMark(tl.transform.location.x, tl.transform.location.y, tl.id, False)
+              for tl in signals.traffic_lights if tl.id not in drawn]
+    return marks
+
+
+def draw_lights(cv: Canvas, marks: list[LightMark], light_states: dict[int, carla.TrafficLightState]) -> None:
+    """Lamps in their state colour (grey when off or unknown)."""
+    r = max(3.0, 0.9 * cv.ppm)
+    for m in marks:
+        bgr = LIGHT_BGR.get(light_states.get(m.light_id), LIGHT_OFF_BGR)
+        if m.head:
+            cv.circle((m.x_m, m.y_m), r + 1.5, (20, 20, 20))
+        cv.circle((m.x_m, m.y_m), r, bgr)
+
+
+def draw_actors(cv: Canvas, actors: list[ActorState]) -> None:
+    """Vehicles as boxes in their paint with a white heading arrow (hero outlined cyan); walkers as dots."""
     for a in actors:
         loc, yaw = a.transform.location, a.transform.rotation.yaw
         if a.kind == ActorKind.WALKER:
@@ -141,7 +197,7 @@ def _draw_actors(cv: _Canvas, actors: list[ActorState]) -> None:
             continue
         if a.kind != ActorKind.VEHICLE:
             continue
-        pts = _box_corners(loc.x, loc.y, a.extent.x, a.extent.y, yaw)
+        pts = box_corners(loc.x, loc.y, a.extent.x, a.extent.y, yaw)
         cv2.fillPoly(cv.img, [cv.px(pts)], _bgr(a.color_rgb), cv2.LINE_AA, _SHIFT)
         hero = a.role_name == "hero"
         cv.outline(pts, HERO_OUTLINE_BGR if hero else (20, 20, 20), 2 if hero else 1)
@@ -154,12 +210,16 @@ def _draw_actors(cv: _Canvas, actors: list[ActorState]) -> None:
         cv2.fillPoly(cv.img, [cv.px(np.vstack([nose, left, right]))], (255, 255, 255), cv2.LINE_AA, _SHIFT)
 
 
-def _draw_route(cv: _Canvas, route: list[carla.Location]) -> None:
+def draw_route(cv: Canvas, route: list[carla.Location], markers: bool = True) -> None:
+    """The route as a translucent band; with `markers` a green start and a red end disc (the close-up
+    route video leaves them out: at its scale they look like traffic lights)."""
     pts = np.array([(p.x, p.y) for p in route])
     if len(pts) >= 2:
         overlay = cv.img.copy()
         cv2.polylines(overlay, [cv.px(pts)], False, ROUTE_BGR, max(2, int(1.2 * cv.ppm)), cv2.LINE_AA, _SHIFT)
         cv2.addWeighted(overlay, 0.75, cv.img, 0.25, 0, dst=cv.img)
+    if not markers:
+        return
     r = max(5.0, 1.8 * cv.ppm)
     for xy, bgr in ((pts[0], (60, 200, 60)), (pts[-1], (40, 40, 220))):
         cv.circle(tuple(xy), r + 2, (255, 255, 255))
@@ -226,18 +286,13 @@ def render_preview(layout: Layout, signals: SignalSet, light_states: dict[int, c
         raise InputError(f"preview pixels_per_metre: expected a positive number, got {pixels_per_metre!r}")
     span = max(layout.bounds[2] - layout.bounds[0], layout.bounds[3] - layout.bounds[1], 1.0)
     ppm = min(float(pixels_per_metre), MAX_SIDE_PX / span)
-    cv = _Canvas(layout.bounds, ppm)
-    for s in sorted(layout.surfaces, key=lambda s: (_DRAW_ORDER.get(s.kind, 5), s.z_m)):
-        cv.polygon(s.polygon, _bgr(s.color_rgb))
-    _draw_objects(cv, layout.objects, light_states)
-    drawn = {o.light_id for o in layout.objects if o.kind == "traffic_light"}
-    for tl in signals.traffic_lights:  # lights without a placed head still show their state
-        if tl.id not in drawn:
-            loc = tl.transform.location
-            cv.circle((loc.x, loc.y), max(3.0, 0.9 * cv.ppm), LIGHT_BGR.get(light_states.get(tl.id), LIGHT_OFF_BGR))
+    cv = Canvas(layout.bounds, ppm)
+    draw_surfaces(cv, layout.surfaces)
+    draw_props(cv, layout.objects)
+    draw_lights(cv, light_marks(layout, signals), light_states)
     if route:
-        _draw_route(cv, route)
-    _draw_actors(cv, actors)
+        draw_route(cv, route)
+    draw_actors(cv, actors)
     n_veh = sum(a.kind == ActorKind.VEHICLE for a in actors)
     n_walk = sum(a.kind == ActorKind.WALKER for a in actors)
     counts = f"  {n_veh} vehicles  {n_walk} walkers" if actors else ""

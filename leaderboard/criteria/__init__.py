@@ -77,3 +77,8 @@ class RouteCriteria:
 
     def events(self) -> list[TrafficEvent]:
         return [e for c in self.criteria for e in c.events]
+
+    def infraction_count(self) -> int:
+        """Infractions recorded so far (every event but the completion reports), for live displays."""
+        progress = (TrafficEventType.ROUTE_COMPLETION, TrafficEventType.ROUTE_COMPLETED)
+        return sum(1 for c in self.criteria for e in c.events if e.type not in progress)
