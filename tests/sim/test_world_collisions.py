@@ -12,14 +12,6 @@ from driving.sim.embedded_world import EmbeddedWorld
 from driving.world import ActorKind, CollisionEvent
 
 
-@pytest.fixture
-def town_world():
-    world = EmbeddedWorld()
-    world.load_map("town_grid", seed=0)
-    yield world
-    world.close()
-
-
 def _collisions(world: EmbeddedWorld) -> list[CollisionEvent]:
     return [e for e in world.pop_events() if isinstance(e, CollisionEvent)]
 

@@ -9,18 +9,9 @@ import pytest
 
 from driving.errors import InputError
 from driving.sim.blueprints import VEHICLE_TYPES, vehicle_type, walker_type
-from driving.sim.embedded_world import EmbeddedWorld
 from driving.sim.vehicle_dynamics import BicycleControls, BicycleParams, step_bicycle
 
 DT = 0.05
-
-
-@pytest.fixture
-def town_world():
-    world = EmbeddedWorld()
-    world.load_map("town_grid", seed=0)
-    yield world
-    world.close()
 
 
 def _params(type_id: str = "vehicle.car") -> BicycleParams:

@@ -14,14 +14,6 @@ from driving.sim.world_config import EmbeddedWorldConfig
 from driving.world import LaneInvasionEvent, OffRoadEvent
 
 
-@pytest.fixture
-def town_world():
-    world = EmbeddedWorld()
-    world.load_map("town_grid", seed=0)
-    yield world
-    world.close()
-
-
 def _outer_lane_with_same_direction_neighbour(world: EmbeddedWorld) -> carla.Waypoint:
     carla_map = world.get_map()
     for spawn in world.get_spawn_points():

@@ -18,14 +18,6 @@ from driving.world import ActorKind, CollisionEvent
 GREEN, YELLOW, RED = carla.TrafficLightState.Green, carla.TrafficLightState.Yellow, carla.TrafficLightState.Red
 
 
-@pytest.fixture
-def town_world():
-    world = EmbeddedWorld()
-    world.load_map("town_grid", seed=0)
-    yield world
-    world.close()
-
-
 def _xy(states, kind):
     return np.array([[s.transform.location.x, s.transform.location.y] for s in states if s.kind == kind])
 
