@@ -3,7 +3,8 @@
 Red light: when the ego is within 15 m of a red light's trigger volume, in the lane of one of
 its stop waypoints and heading the same way, and the segment from 0.8 to 1.0 vehicle
 half-lengths (+1 m) behind its centre crosses that stop line (80% of the lane width), it ran the
-light; each light counts at most once per route.
+light; each light counts at most once per route. As officially, the line is the stop waypoint
+advanced to the junction entry, not the painted stop line before the crosswalk.
 Stop sign: a sign affects the ego when its trigger volume contains the ego or one of the next 20
 lane points (1 m apart) and the ego drives along its lane; once affected, the ego must go slower
 than 0.1 m/s before it leaves the sign's influence, else it ran the stop.
@@ -30,6 +31,26 @@ STOP_PROXIMITY_THRESHOLD_M = 50.0
 STOP_SPEED_THRESHOLD_MPS = 0.1
 STOP_WAYPOINT_STEP_M = 1.0
 STOP_LOOKAHEAD_STEPS = 20
+#: Stop lines move forward in these steps to the junction entry, as the official test does.
+STOP_LINE_ADVANCE_STEP_M = 0.5
+#: How far ahead a junction may be for the stop line to move to it (a light with no junction
+#: this close, e.g. at a mid-block crossing, keeps its own stop line).
+STOP_LINE_ADVANCE_MAX_M = 50.0
+
+
+def advance_to_junction(wp: carla.Waypoint) -> carla.Waypoint:
+    """The last lane point before the junction ahead of `wp` (0.5 m steps), as scenario_runner's
+    `get_traffic_light_waypoints` does ("advance them until the intersection"); `wp` itself when
+    it is in a junction or no junction lies within STOP_LINE_ADVANCE_MAX_M."""
+    current = wp
+    for _ in range(int(STOP_LINE_ADVANCE_MAX_M / STOP_LINE_ADVANCE_STEP_M)):
+        if current.is_junction:
+            return current
+        ahead = current.next(STOP_LINE_ADVANCE_STEP_M)
+        if not ahead or ahead[0].is_junction:
+            return current
+        current = ahead[0]
+    return wp
 
 
 def _rotate(x: float, y: float, yaw_deg: float) -> tuple[float, float]:
@@ -44,6 +65,8 @@ class RunningRedLightTest(Criterion):
         super().__init__()
         self._map = carla_map
         self._lights = lights
+        self._stop_lines = {light.id: tuple(advance_to_junction(wp) for wp in light.stop_waypoints)
+                            for light in lights}
         self._last_red_light_id: int | None = None
 
     def update(self, tick: CriteriaTick) -> None:
@@ -65,7 +88,7 @@ class RunningRedLightTest(Criterion):
                 continue
             if tail_wp is None:
                 tail_wp = self._map.get_waypoint(carla.Location(tail_far[0], tail_far[1], loc.z))
-            for wp in light.stop_waypoints:
+            for wp in self._stop_lines[light.id]:
                 wp_yaw = wp.transform.rotation.yaw
                 wp_dir = forward_vector(wp_yaw)
                 if not (tail_wp.road_id == wp.road_id and tail_wp.lane_id == wp.lane_id

@@ -175,3 +175,44 @@ def test_route_criteria_end_the_route(cmap, lane):
         stuck.update(CriteriaTick(ego(lane[0], speed_mps=0.0), k * 0.5))
         k += 1
     assert stuck.failure == "Agent timed out"  # the 40 m route's timeout (36 s) comes before 180 s
+
+
+def _approach(light: TrafficLightInfo, back_m: float, ahead_m: float) -> list[carla.Transform]:
+    """Lane poses 1 m apart from `back_m` before a light's stop waypoint to `ahead_m` past it."""
+    wp = light.stop_waypoints[0]
+    start = wp.previous(back_m)[0]
+    poses, current = [start.transform], start
+    for _ in range(int(back_m + ahead_m)):
+        current = current.next(1.0)[0]
+        poses.append(current.transform)
+    return poses
+
+
+def test_red_light_stop_line_is_the_junction_entry_as_official():
+    """The official test advances each stop waypoint to the junction entry and counts a red light
+    when the car's tail (0.8 to 1.0 half-lengths + 1 m behind its centre) crosses that line:
+    stopping with the tail past our painted stop line but short of the entry is no infraction
+    (the old stop line counted it); driving through is one."""
+    from driving.sim.embedded_world import EmbeddedWorld
+    from leaderboard.criteria.signals import advance_to_junction
+
+    world = EmbeddedWorld()
+    try:
+        cmap = world.load_map("town_grid", seed=0)
+        light = world.get_traffic_lights()[0]
+        entry = advance_to_junction(light.stop_waypoints[0])
+        assert not entry.is_junction and entry.next(0.5)[0].is_junction
+        gap_m = entry.transform.location.distance(light.stop_waypoints[0].transform.location)
+        assert gap_m > 3.0  # our painted stop line stands before the crosswalk
+        red = {light.id: carla.TrafficLightState.Red}
+
+        def run(poses: list[carla.Transform]) -> int:
+            test = RunningRedLightTest(cmap, [light])
+            for i, pose in enumerate(poses):
+                test.update(CriteriaTick(ego(pose), i * 0.1, (), red))
+            return len(test.events)
+
+        assert run(_approach(light, 15.0, gap_m + 1.0)) == 0  # centre 1 m past the entry, tail short of it
+        assert run(_approach(light, 15.0, gap_m + 12.0)) == 1  # drives into the junction on red
+    finally:
+        world.close()
