@@ -16,9 +16,7 @@ from typing import Any
 from driving.atomic_io import atomic_write_text
 from driving.errors import InputError
 from leaderboard.statistics import (
-    FAILURE_AGENT_CRASHED,
     FAILURE_SENSORS,
-    FAILURE_SETUP,
     FAILURE_SIMULATION,
     GLOBAL_LABELS,
     RouteRecord,
@@ -37,13 +35,18 @@ ELIGIBLE = {ENTRY_FINISHED: True, ENTRY_AGENT_ERRORS: True}
 
 
 def final_entry_status(records: list[RouteRecord]) -> str:
-    """Entry status once every route ran: the worst failure class decides."""
+    """Entry status once every route ran: the worst failure class decides.
+
+    As the official LB1.0 `save_global_record`, any route status naming the agent ("Agent
+    crashed", "Agent couldn't be set up", but also "Agent deviated from the route", "Agent got
+    blocked", "Agent timed out") makes the entry "Finished with agent errors" (still eligible).
+    """
     statuses = {r.status for r in records}
     if f"Failed - {FAILURE_SENSORS}" in statuses:
         return ENTRY_REJECTED
     if f"Failed - {FAILURE_SIMULATION}" in statuses:
         return ENTRY_CRASHED
-    if statuses & {f"Failed - {FAILURE_AGENT_CRASHED}", f"Failed - {FAILURE_SETUP}"}:
+    if any("Agent" in status for status in statuses):
         return ENTRY_AGENT_ERRORS
     return ENTRY_FINISHED
 

@@ -137,7 +137,12 @@ def compute_global_record(records: list[RouteRecord], repetitions: int = 1) -> R
             glob.scores_std_dev[key] = _sample_std(values)
         for key in INFRACTION_KEYS:
             glob.infractions[key] = sum(len(r.infractions[key]) for r in records) / total_km
-    glob.meta = {"total_length": total_km * 1000.0, "exceptions": exceptions}
+    # official global meta: plain sums of the routes' metres and seconds (the 1 m floor above only
+    # keeps the per-km rates finite)
+    glob.meta = {"total_length": sum(float(r.meta.get("route_length", 0.0)) for r in records),
+                 "duration_system": sum(float(r.meta.get("duration_system", 0.0)) for r in records),
+                 "duration_game": sum(float(r.meta.get("duration_game", 0.0)) for r in records),
+                 "exceptions": exceptions}
     if repetitions > 1 and records:
         per_rep = {}
         for r in records:

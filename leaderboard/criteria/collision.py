@@ -2,11 +2,15 @@
 
 A collision is ignored when it is with the same actor as the last counted one (remembered for
 5 s of game time) or when the ego is within 3 m of where a previous collision was counted
-(locations are forgotten once the ego is 5 m away). Static layout (map geometry: buildings,
-poles, fences, traffic-light posts) counts as `collisions_layout` and, like the official map
-actor with id 0, is not remembered by id.
+(locations are forgotten once the ego is 5 m away); both distances are horizontal (x, y), as
+the official test measures them. Static layout (map geometry: buildings, poles, fences) counts
+as `collisions_layout` and, like the official map actor with id 0, is not remembered by id.
+Traffic lights also count as `collisions_layout` but are actors in CARLA (non-zero id), so the
+official test remembers them by id like vehicles.
 """
 from __future__ import annotations
+
+import math
 
 import carla
 
@@ -32,6 +36,11 @@ _KIND_TO_EVENT = {
 }
 
 
+def _distance_2d(a: carla.Location, b: carla.Location) -> float:
+    """Horizontal distance in metres (the official debouncing ignores height)."""
+    return math.hypot(a.x - b.x, a.y - b.y)
+
+
 class CollisionTest(Criterion):
     """Counts collisions of the ego with vehicles, pedestrians and the static layout."""
 
@@ -44,7 +53,7 @@ class CollisionTest(Criterion):
     def update(self, tick: CriteriaTick) -> None:
         location = tick.ego.transform.location
         self._registered = [loc for loc in self._registered
-                            if loc.distance(location) <= MAX_AREA_OF_COLLISION_M]
+                            if _distance_2d(loc, location) <= MAX_AREA_OF_COLLISION_M]
         if self._last_id is not None and tick.game_time_s - self._collision_time_s > MAX_ID_TIME_S:
             self._last_id = None
         for event in tick.collisions:
@@ -53,7 +62,7 @@ class CollisionTest(Criterion):
     def _count(self, event: CollisionEvent, location: carla.Location, time_s: float) -> None:
         if self._last_id is not None and event.other_id == self._last_id:
             return
-        if any(loc.distance(location) <= MIN_AREA_OF_COLLISION_M for loc in self._registered):
+        if any(_distance_2d(loc, location) <= MIN_AREA_OF_COLLISION_M for loc in self._registered):
             return
         kind = _KIND_TO_EVENT.get(event.other_kind)
         if kind is None:
@@ -67,5 +76,5 @@ class CollisionTest(Criterion):
         self.events.append(traffic_event)
         self._collision_time_s = time_s
         self._registered.append(carla.Location(location.x, location.y, location.z))
-        if event.other_kind not in (ActorKind.STATIC, ActorKind.TRAFFIC_LIGHT):
+        if event.other_kind != ActorKind.STATIC and event.other_id != 0:
             self._last_id = event.other_id
