@@ -61,10 +61,11 @@ def colorize_semantic_bgr(tags: np.ndarray) -> np.ndarray:
 def colorize_depth_log_bgr(bgra_or_m: np.ndarray) -> np.ndarray:
     """Depth (CARLA image or metres) -> grey BGR image with CARLA's LogarithmicDepth converter.
 
-    CARLA: intensity = 1 + log(normalized) / 5.70378, clipped to [0.0005, 1].
+    CARLA (image/ColorConverter.h LogarithmicLinear): intensity = 1 + log(normalized) / 5.70378,
+    clamped to [0.005, 1], then converted to 8 bits as boost::gil does (x * 255 + 0.5, truncated).
     """
     arr = np.asarray(bgra_or_m)
     normalized = decode_depth_normalized(arr) if arr.ndim == 3 else np.asarray(arr, np.float32) / DEPTH_RANGE_M
     grey = 1.0 + np.log(np.clip(normalized, 1e-12, 1.0)) / 5.70378
-    grey = (np.clip(grey, 0.0005, 1.0) * 255.0).astype(np.uint8)
+    grey = (np.clip(grey, 0.005, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return np.repeat(grey[..., None], 3, axis=2)

@@ -128,7 +128,9 @@ class SensorSuite:
              light_states: dict[int, carla.TrafficLightState],
              weather: carla.WeatherParameters) -> dict[str, tuple[int, Any]]:
         """Sensor id -> (frame, data) for every sensor whose parent exists, in leaderboard formats."""
-        delta = 0.0 if self._last_elapsed is None else max(elapsed_seconds - self._last_elapsed, 0.0)
+        # Rounded to the microsecond: 0.2 - 0.15 is 0.04999999999999999 in binary floating point, and
+        # models that count rays as int(points_per_second * delta) would lose one on such frames.
+        delta = 0.0 if self._last_elapsed is None else round(max(elapsed_seconds - self._last_elapsed, 0.0), 6)
         self._last_elapsed = elapsed_seconds
         lighting = lighting_from_weather(weather)
         out: dict[str, tuple[int, Any]] = {}

@@ -2,8 +2,8 @@
 
 That is CARLA's raw detection (velocity, azimuth, altitude, depth) with its columns reversed, as
 the leaderboard's sensor interface delivers it (`np.flip(points, 1)`). `points_per_second * dt`
-random rays inside the horizontal/vertical fov; static geometry comes from the rasterizer, actors
-from exact ray / oriented-box tests so that each detection carries its target's radial velocity
+rays spread as CARLA spreads them over the elliptic cone of the horizontal/vertical fov; static
+geometry comes from the rasterizer, actors from exact ray / oriented-box tests so that each detection carries its target's radial velocity
 relative to the sensor (positive when moving away).
 """
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from driving.errors import InputError
 from driving.sim.render.geometry import transform_matrix
 from driving.sim.sensor_models.base import FrameInputs, SensorModel
 from driving.sim.sensor_models.raycast import cast_rays
@@ -42,17 +43,31 @@ class RadarModel(SensorModel):
         super().__init__(spec, *args, forced=forced, **kwargs)
         if forced:  # the leaderboard sets both fovs from the spec's `fov`
             self.attrs["horizontal_fov"] = self.attrs["vertical_fov"] = float(spec.fov)
+        for key in ("horizontal_fov", "vertical_fov"):
+            if not 0.0 < self.attrs[key] < 180.0:
+                raise InputError(f"sensor '{spec.id}' ({spec.type}): {key} must be in (0, 180) degrees, "
+                                 f"got {self.attrs[key]}")
 
     def read(self, parent: ActorState, inputs: FrameInputs) -> np.ndarray:
         a = self.attrs
         dt = inputs.delta_seconds if inputs.delta_seconds > 0 else 0.05
         n = max(int(a["points_per_second"] * dt), 1)
-        az = np.radians(self.rng.uniform(-a["horizontal_fov"] / 2, a["horizontal_fov"] / 2, n))
-        alt = np.radians(self.rng.uniform(-a["vertical_fov"] / 2, a["vertical_fov"] / 2, n))
-        dirs = np.stack([np.cos(alt) * np.cos(az), np.cos(alt) * np.sin(az), np.sin(alt)], axis=1)
+        # CARLA (Radar.cpp): ray i ends at (range, MaxRx * r * cos t, MaxRy * r * sin t) in the sensor
+        # frame, MaxR = range * tan(fov / 2), r ~ U[0, 1), t ~ U[0, 2 pi): an elliptic cone, denser
+        # at its axis, each ray traced up to that end point (forward distance <= range).
+        radius = self.rng.random(n)
+        angle = self.rng.uniform(0.0, 2.0 * np.pi, n)
+        tan_h = np.tan(np.radians(a["horizontal_fov"] / 2.0))
+        tan_v = np.tan(np.radians(a["vertical_fov"] / 2.0))
+        ends = np.stack([np.ones(n), tan_h * radius * np.cos(angle), tan_v * radius * np.sin(angle)], axis=1)
+        length = np.linalg.norm(ends, axis=1)  # ray length per metre of forward range
+        dirs = ends / length[:, None]
+        az = np.arctan2(dirs[:, 1], dirs[:, 0])
+        alt = np.arctan2(dirs[:, 2], np.hypot(dirs[:, 0], dirs[:, 1]))
+        max_ray_m = a["range"] * length
         pose = self.world_pose(parent)
         ranges, _ = cast_rays(self.ctx.renderer(), pose, dirs, inputs.actors.values(), inputs.light_states,
-                              inputs.lighting, self.parent_id, a["range"])
+                              inputs.lighting, self.parent_id, float(max_ray_m.max()))
         dirs_w = dirs @ pose[:3, :3].T
         origin = pose[:3, 3]
         pv = parent.velocity
@@ -72,6 +87,6 @@ class RadarModel(SensorModel):
             actor_hit |= closer
         static = np.isfinite(ranges) & ~actor_hit
         velocity[static] = -(dirs_w[static] @ np.array([pv.x, pv.y, pv.z]))
-        hit = np.isfinite(ranges) & (ranges <= a["range"])
+        hit = np.isfinite(ranges) & (ranges <= max_ray_m)
         raw = np.stack([velocity[hit], az[hit], alt[hit], ranges[hit]], axis=1)
         return np.flip(raw, 1).astype(np.float32)
