@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from driving.collect.augment import color_jitter, crop_shift_for_yaw, rotate_points_yaw
+from driving.collect.augment import color_jitter, crop_shift_for_yaw, rotate_points_yaw, yaw_of_crop_shift
 from driving.collect.layout import (
     DEPTH_DIR,
     MEASUREMENTS_DIR,
@@ -205,10 +205,10 @@ class LeTFuserDataset(Dataset):
         rgb_f = rgb[..., ::-1].astype(np.float32)
         if self.augment:
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,)).item()))
-            deg_per_px = VIEW_FOV_DEG / (width / NUM_VIEWS)
-            shift = crop_shift_for_yaw(rng.uniform(-c.max_yaw_deg, c.max_yaw_deg), deg_per_px, x0)
+            focal_px = (width / NUM_VIEWS) / (2.0 * math.tan(math.radians(VIEW_FOV_DEG) / 2.0))
+            shift = crop_shift_for_yaw(rng.uniform(-c.max_yaw_deg, c.max_yaw_deg), focal_px, x0)
             x0 += shift
-            yaw = math.radians(shift * deg_per_px)
+            yaw = yaw_of_crop_shift(shift, focal_px)
             waypoints, target = rotate_points_yaw(waypoints, yaw), rotate_points_yaw(target, yaw)
             rgb_f = color_jitter(rgb_f, c.color_jitter, rng)
         rgb_f = self._crop_and_resize(rgb_f, x0, crop_px, cv2.INTER_AREA)

@@ -1,8 +1,10 @@
 """Training checkpoints: one file per epoch plus `last.pt`, written atomically, carrying their config.
 
 A checkpoint is a dict with `format_version`, `epoch` (last finished, 1-based), `global_step`,
-`model`, `optimizer`, `scheduler`, `scaler` (AMP, or None), `gradnorm` (or None), `config`
-(`{"model": ..., "train": ...}` as plain data) and `metrics` (the epoch's validation figures).
+`model`, `optimizer`, `scheduler`, `scaler` (AMP, or None), `gradnorm` (or None), `rng` (rank 0's
+torch RNG states, so a resumed run draws the same shuffles and augmentations as an uninterrupted
+one), `config` (`{"model": ..., "train": ...}` as plain data) and `metrics` (the epoch's
+validation figures).
 Loading checks the version and the keys, and names the file in every error; older versions
 are upgraded here when the format changes, so old checkpoints keep loading.
 """

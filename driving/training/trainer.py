@@ -199,7 +199,23 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict() if self.scaler else None,
                 "gradnorm": self.gradnorm.state_dict() if self.gradnorm else None,
-                "best_val": self.best_val, "metrics": metrics, "config": self.config_dict()}
+                "best_val": self.best_val, "metrics": metrics, "config": self.config_dict(),
+                "rng": self._rng_state()}
+
+    def _rng_state(self) -> dict[str, torch.Tensor | None]:
+        """This process's torch RNG states: the shuffle order and the augmentation draw from them,
+        so a resumed run continues with the same random stream as an uninterrupted one."""
+        cuda = self.ctx.device.type == "cuda"
+        return {"torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(self.ctx.device) if cuda else None}
+
+    def _restore_rng(self, rng: dict[str, Any] | None) -> None:
+        """Restore the RNG states saved by rank 0 (on rank 0 only: other ranks keep their own seed)."""
+        if not rng or not self.ctx.is_main:
+            return
+        torch.set_rng_state(rng["torch"].cpu())
+        if rng.get("cuda") is not None and self.ctx.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"].cpu(), self.ctx.device)
 
     def load_state(self, path: Path) -> None:
         """Continue from checkpoint `path`; its model section must match this run's model config."""
@@ -216,6 +232,7 @@ class Trainer:
                 self.scaler.load_state_dict(ckpt["scaler"])
             if self.gradnorm is not None and ckpt.get("gradnorm"):
                 self.gradnorm.load_state_dict(ckpt["gradnorm"])
+            self._restore_rng(ckpt.get("rng"))
         except (RuntimeError, ValueError, KeyError) as exc:
             raise InputError(f"{path}: checkpoint does not fit this model/trainer ({exc})") from None
         self.epoch, self.global_step = int(ckpt["epoch"]), int(ckpt["global_step"])
