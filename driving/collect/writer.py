@@ -81,10 +81,16 @@ def _check_measurements(where: str, m: dict) -> None:
         v = m[key]
         if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not math.isfinite(float(v)):
             raise InputError(f"{where}: measurements field '{key}' must be a finite number, got {v!r}")
+    brake = m["brake"]  # a float in [0, 1], or a bool as some TransFuser datasets store it
+    if not isinstance(brake, (bool, int, float, np.number)) or not math.isfinite(float(brake)):
+        raise InputError(f"{where}: measurements field 'brake' must be a finite number or a bool, got {brake!r}")
     if not isinstance(m["command"], (int, np.integer)) or int(m["command"]) not in (-1, 1, 2, 3, 4, 5, 6):
         raise InputError(f"{where}: measurements field 'command' must be a RoadOption 1..6 (or -1), "
                          f"got {m['command']!r}")
-    wps = np.asarray(m["waypoints"], dtype=np.float64)
+    try:
+        wps = np.asarray(m["waypoints"], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: measurements field 'waypoints' must be a list of [x, y] pairs") from None
     if wps.size and (wps.ndim != 2 or wps.shape[1] != 2):
         raise InputError(f"{where}: measurements field 'waypoints' must be a list of [x, y], got shape {wps.shape}")
     if np.asarray(m["ego_matrix"], dtype=np.float64).shape != (4, 4):

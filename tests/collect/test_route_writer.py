@@ -127,8 +127,13 @@ def test_bad_input_is_rejected_with_clear_errors(tmp_path):
         writer.write_frame(0, rgb, depth, np.full_like(tags, 30), m)
     with pytest.raises(InputError, match="command"):
         writer.write_frame(0, rgb, depth, tags, {**m, "command": 9})
+    with pytest.raises(InputError, match="'brake' must be a finite number"):
+        writer.write_frame(0, rgb, depth, tags, {**m, "brake": float("nan")})
+    with pytest.raises(InputError, match="'waypoints' must be a list of"):
+        writer.write_frame(0, rgb, depth, tags, {**m, "waypoints": [[1.0, 2.0], [3.0]]})
+    writer.write_frame(0, rgb, depth, tags, {**m, "brake": True})  # TransFuser datasets store a bool
     with pytest.raises(InputError, match="without frames"):
-        writer.finish()
+        RouteWriter(route_dir(tmp_path / "empty", meta), meta).finish()
     with pytest.raises(InputError, match="cannot resume"):
         RouteWriter(route_dir(tmp_path, meta), RouteMeta("no_scenario", "Town01", "route_00", 7, "ClearNoon"))
     with pytest.raises(InputError, match="town name"):
