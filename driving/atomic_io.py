@@ -41,6 +41,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
+def is_temp_file(path: str | Path) -> bool:
+    """True for a leftover of an interrupted atomic write (`.NAME.XXXX.tmp[.suffix]`)."""
+    name = Path(path).name
+    return name.startswith(".") and ".tmp" in name
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` atomically (fsynced before the rename); returns the path."""
     path = Path(path)

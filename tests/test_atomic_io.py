@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from driving.atomic_io import atomic_path, atomic_write_bytes, atomic_write_text
+from driving.atomic_io import atomic_path, atomic_write_bytes, atomic_write_text, is_temp_file
 
 
 def test_write_replaces_whole_file_with_umask_permissions(tmp_path):
@@ -29,3 +29,13 @@ def test_failed_write_keeps_old_file_and_leaves_no_temp(tmp_path):
         raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_leftovers_of_interrupted_writes_are_recognised(tmp_path):
+    target = tmp_path / "0001.png"
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        leftover = tmp
+        assert is_temp_file(tmp)
+        raise RuntimeError("crash")
+    assert not leftover.exists()
+    assert not is_temp_file(target) and not is_temp_file(tmp_path / "manifest.json")

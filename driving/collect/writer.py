@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from driving.atomic_io import atomic_write_bytes, is_temp_file
 from driving.collect.layout import (
     DEPTH_DIR,
     IMAGE_DIRS,
@@ -31,29 +30,13 @@ from driving.collect.layout import (
     SEMANTICS_DIR,
     RouteMeta,
     frame_paths,
+    route_dir,
     sha256_file,
 )
 from driving.errors import InputError
 from driving.tags import NUM_TAGS
 
 _PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast: the collector writes while it drives
-_TMP_PREFIX = ".tmp-"
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -63,7 +46,7 @@ def _json_default(value: Any) -> Any:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    write_bytes_atomic(path, json.dumps(data, indent=1, default=_json_default).encode())
+    atomic_write_bytes(path, json.dumps(data, indent=1, default=_json_default).encode())
 
 
 def _encode_png(path: Path, image: np.ndarray) -> bytes:
@@ -135,7 +118,7 @@ class RouteWriter:
         """Drop temp files and the partial files of frames >= next_index (a crash mid-frame)."""
         for d in (*IMAGE_DIRS, MEASUREMENTS_DIR):
             for p in (self.route_dir / d).iterdir():
-                stale = p.name.startswith(_TMP_PREFIX)
+                stale = is_temp_file(p)
                 if not stale and p.stem.isdigit():
                     stale = int(p.stem) >= self.next_index
                 if stale:
@@ -174,7 +157,7 @@ class RouteWriter:
         semantic[..., 2] = tags
         images = {RGB_DIR: rgb[..., :3], DEPTH_DIR: depth[..., :3], SEMANTICS_DIR: semantic}
         for d, img in images.items():
-            write_bytes_atomic(paths[d], _encode_png(paths[d], np.ascontiguousarray(img)))
+            atomic_write_bytes(paths[d], _encode_png(paths[d], np.ascontiguousarray(img)))
         write_json_atomic(paths[MEASUREMENTS_DIR], measurements)  # last: marks the frame complete
         self.next_index += 1
 
@@ -258,3 +241,18 @@ def synthetic_frames(n_frames: int, seed: int = 0, height: int = 160, width: int
             "angle": float(yaw_rate * 0.5), "ego_matrix": ego_matrix,
         }
         yield (np.clip(rgb, 0, 255).astype(np.uint8), encode_depth_bgra(depth), tags, measurements)
+
+
+def write_synthetic_dataset(root: str | Path, n_routes: int = 2, n_frames: int = 8) -> Path:
+    """Write `n_routes` complete synthetic routes (`synthetic_frames`, seeds 0..n-1) under `root`.
+
+    A real on-disk dataset in the project's layout for tests and smoke runs of `driving train`.
+    """
+    root = Path(root)
+    for r in range(n_routes):
+        meta = RouteMeta("no_scenario", "Town01", f"route_{r:02d}", seed=r, weather="ClearNoon")
+        writer = RouteWriter(route_dir(root, meta), meta)
+        for k, frame in enumerate(synthetic_frames(n_frames, seed=r)):
+            writer.write_frame(k, *frame)
+        writer.finish()
+    return root

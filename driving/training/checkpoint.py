@@ -10,15 +10,14 @@ are upgraded here when the format changes, so old checkpoints keep loading.
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from driving.atomic_io import atomic_path
 from driving.errors import InputError
 
 FORMAT_VERSION = 1
@@ -31,18 +30,9 @@ def epoch_name(epoch: int) -> str:
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
-    """torch.save to a temporary file in the same folder, then os.replace onto `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=path.parent)
-    os.close(fd)
-    try:
+    """torch.save to a temporary file in the same folder, then renamed onto `path` (atomic)."""
+    with atomic_path(path) as tmp:
         torch.save({"format_version": FORMAT_VERSION, **payload}, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import torch
 
-from driving.collect.layout import RouteMeta, route_dir
-from driving.collect.writer import RouteWriter, synthetic_frames
+from driving.collect.writer import write_synthetic_dataset
 from driving.training.checkpoint import load_checkpoint
 from driving.training.config import load_experiment_config
 from driving.training.trainer import train
@@ -19,12 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_resumed_run_matches_an_uninterrupted_one(tmp_path):
     torch.set_num_threads(2)
     data = tmp_path / "data"
-    for r in range(2):
-        meta = RouteMeta("no_scenario", "Town01", f"route_{r:02d}", seed=r, weather="ClearNoon")
-        writer = RouteWriter(route_dir(data, meta), meta)
-        for k, frame in enumerate(synthetic_frames(8, seed=r)):
-            writer.write_frame(k, *frame)
-        writer.finish()
+    write_synthetic_dataset(data, n_routes=2, n_frames=8)
     experiment = load_experiment_config(REPO / "configs" / "letfuser_tiny.yaml")
     assert experiment.train.augment and experiment.train.num_workers == 0
     with warnings.catch_warnings():

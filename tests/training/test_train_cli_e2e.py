@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from driving.cli import main
-from driving.collect.layout import RouteMeta, route_dir
-from driving.collect.writer import RouteWriter, synthetic_frames
+from driving.collect.writer import write_synthetic_dataset
 from driving.training.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,12 +22,7 @@ CONFORMANCE = REPO.parent / "shared" / "conformance"
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data")
-    for r in range(2):
-        meta = RouteMeta("no_scenario", "Town01", f"route_{r:02d}", seed=r, weather="ClearNoon")
-        writer = RouteWriter(route_dir(root, meta), meta)
-        for k, frame in enumerate(synthetic_frames(6, seed=r)):
-            writer.write_frame(k, *frame)
-        writer.finish()
+    write_synthetic_dataset(root, n_routes=2, n_frames=6)
     if not (CONFORMANCE / "check_dataset.py").is_file():
         pytest.skip(f"shared conformance checks not found at {CONFORMANCE}")
     check = subprocess.run([sys.executable, str(CONFORMANCE / "check_dataset.py"), str(root)],

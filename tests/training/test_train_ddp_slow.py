@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from driving.collect.layout import RouteMeta, route_dir
-from driving.collect.writer import RouteWriter, synthetic_frames
+from driving.collect.writer import write_synthetic_dataset
 from driving.training.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,12 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_torchrun_two_cpu_ranks(tmp_path):
     data = tmp_path / "data"
-    for r in range(2):
-        meta = RouteMeta("no_scenario", "Town01", f"route_{r:02d}", seed=r, weather="ClearNoon")
-        writer = RouteWriter(route_dir(data, meta), meta)
-        for k, frame in enumerate(synthetic_frames(8, seed=r)):
-            writer.write_frame(k, *frame)
-        writer.finish()
+    write_synthetic_dataset(data, n_routes=2, n_frames=8)
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
            "-m", "driving.training.train_cli", "--config", str(REPO / "configs" / "letfuser_tiny.yaml"),
