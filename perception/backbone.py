@@ -31,7 +31,9 @@ class _SdpaCvtSelfAttention(CvtSelfAttention):
         if self.with_cls_token:
             cls_token, hidden_state = torch.split(hidden_state, [1, height * width], 1)
         batch, _, channels = hidden_state.shape
-        image = hidden_state.transpose(1, 2).reshape(batch, channels, height, width)
+        # A channels-last view of the tokens (no copy); the depthwise projections keep that layout,
+        # so HF's flatten back to tokens is a free view too (channels-first cost a copy per layer).
+        image = hidden_state.view(batch, height, width, channels).permute(0, 3, 1, 2)
         query = self.convolution_projection_query(image)
         key = self.convolution_projection_key(image)
         value = self.convolution_projection_value(image)
