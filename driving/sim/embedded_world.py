@@ -47,7 +47,7 @@ from driving.world import (
     World,
     WorldEvent,
 )
-from driving.world_checks import check_control, check_transform
+from driving.world_checks import check_control, check_seed, check_transform
 
 #: Props whose bottom is above this height (metres) cannot touch a vehicle (lamp heads, crowns).
 PROP_REACH_M = 2.0
@@ -70,8 +70,7 @@ class EmbeddedWorld(World):
         from driving.sim.maps import load_map
         from driving.sim.signals import find_signals
 
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise InputError(f"load_map: seed must be an integer, got {seed!r}")
+        check_seed(seed, "load_map")
         self.close()
         cfg = self.config
         self.loaded_map = load_map(town)
@@ -208,6 +207,7 @@ class EmbeddedWorld(World):
         for name, value in (("n_vehicles", n_vehicles), ("n_walkers", n_walkers)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
                 raise InputError(f"spawn_traffic: {name} must be an integer >= 0, got {value!r}")
+        check_seed(seed, "spawn_traffic")
         rng = np.random.default_rng([self._seed, int(seed), 4])
         ids: list[int] = []
         points = self.get_spawn_points()
