@@ -6,11 +6,24 @@ weights oneDNN runs the convolutions without layout reorders (~25% off the segme
 2 CPU cores). Only data-flow-adjacent pairs are folded: consecutive children of an nn.Sequential,
 timm EfficientNet blocks, CvT's convolutional q/k/v projections. The change is irreversible (the
 BatchNorm layers are gone), so it works on a copy and the training code never sees it.
+
+`compile_for_inference` adds TorchInductor on top (opt-in): with `freezing` the weights become
+constants, so oneDNN gets pre-packed weights and the element-wise tails (GELU, SiLU, residual
+adds, LayerNorm, the SDC arithmetic) are fused into generated C++ loops. Measured on 2 CPU cores,
+alternating with the eager deployed copy: ~5% faster after a ~30-45 s compile; with `autotune`
+(inductor's max-autotune, which also times its own C++ GEMM kernels against oneDNN's for every
+linear layer) ~10% faster after ~150 s. Outputs equal the eager ones to ~1e-6. Inductor caches
+what it built (/tmp/torchinductor_<user>), so a later start with the same model sizes takes
+seconds. It needs a C++ compiler. The compile happens in the call, on example inputs, so an agent
+pays it during setup and not on its first frame.
 """
 from __future__ import annotations
 
 import copy
 import itertools
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import torch
 from timm.layers import BatchNormAct2d
@@ -63,3 +76,31 @@ def prepare_for_inference(model: nn.Module) -> nn.Module:
     fold_batch_norms(deployed)
     deployed.requires_grad_(False)
     return deployed.to(memory_format=torch.channels_last)
+
+
+class CompileError(RuntimeError):
+    """torch.compile could not build the model on this machine (typically: no C++ compiler)."""
+
+
+def compile_for_inference(deployed: nn.Module, example_inputs: Mapping[str, Any], autotune: bool = False,
+                          ) -> tuple[Callable[..., Any], float]:
+    """`deployed` (from prepare_for_inference) compiled by TorchInductor with frozen weights.
+
+    Runs it once on `example_inputs` (the keyword arguments of its forward, e.g. a zero frame of the
+    real input sizes) so that compilation happens here; returns (compiled callable, compile seconds).
+    Call the result under `torch.inference_mode()`; other input shapes trigger a recompile.
+    """
+    if deployed.training or any(p.requires_grad for p in deployed.parameters()):
+        raise ValueError("compile_for_inference: expected a model from prepare_for_inference "
+                         "(eval mode, no parameter requiring gradients)")
+    options = {"freezing": True, "max_autotune": autotune}
+    compiled = torch.compile(deployed, options=options)
+    start = time.perf_counter()
+    try:
+        with torch.inference_mode():
+            compiled(**example_inputs)
+    except Exception as exc:  # inductor wraps toolchain failures in several exception types
+        raise CompileError(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
+                           "it needs a working C++ compiler (gcc or clang) on the PATH; the eager model "
+                           "from prepare_for_inference runs without one") from exc
+    return compiled, time.perf_counter() - start

@@ -109,8 +109,12 @@ def _traffic_type(rng: np.random.Generator) -> str:
     return blueprints.pick_traffic_type(rng)
 
 
-def snapshot(map_name_or_path: str, weather_name: str, out_dir: str | Path, seed: int = 0) -> list[Path]:
-    """Render the standard rig once on `map_name_or_path` in weather `weather_name`; returns the PNGs."""
+def render_rig(map_name_or_path: str, weather_name: str = "ClearNoon", seed: int = 0,
+               specs: list[dict] | None = None) -> dict[str, np.ndarray]:
+    """Render `specs` (default the standard rig) once near a junction with traffic; id -> sensor data.
+
+    Data are in the leaderboard's formats (BGRA uint8 for every camera, CARLA-encoded depth).
+    """
     import carla
 
     from driving.sim.embedded_world import EmbeddedWorld
@@ -118,13 +122,8 @@ def snapshot(map_name_or_path: str, weather_name: str, out_dir: str | Path, seed
     from driving.world import SensorSpec
 
     weather = get_weather(weather_name)
-    out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"--out {out}: cannot create directory ({exc.strerror})") from None
     rng = np.random.default_rng([seed, 77])
-    specs = standard_rig()
+    specs = standard_rig() if specs is None else specs
     with EmbeddedWorld() as world:
         world.load_map(str(map_name_or_path), seed=seed)
         world.set_weather(weather)
@@ -136,15 +135,29 @@ def snapshot(map_name_or_path: str, weather_name: str, out_dir: str | Path, seed
             world.tick()
         for spec in specs:
             world.attach_sensor(SensorSpec.from_dict(spec), ego)
-        data = world.read_sensors()
+        return {sensor_id: data for sensor_id, (_frame, data) in world.read_sensors().items()}
+
+
+def snapshot(map_name_or_path: str, weather_name: str, out_dir: str | Path, seed: int = 0) -> list[Path]:
+    """Render the standard rig once on `map_name_or_path` in weather `weather_name`; returns the PNGs."""
+    from driving.sim.weather import get_weather
+
+    get_weather(weather_name)  # a bad name fails before the output folder is made
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot create directory ({exc.strerror})") from None
+    specs = standard_rig()
+    data = render_rig(map_name_or_path, weather_name, seed, specs)
     paths = []
     for spec in specs:
-        img = _viewable(spec["type"], data[spec["id"]][1])
+        img = _viewable(spec["type"], data[spec["id"]])
         paths.append(_write_png(out / f"{spec['id']}.png", img))
     rows = []
     for prefix, kind in (("rgb", "sensor.camera.rgb"), ("depth", "sensor.camera.depth"),
                          ("semantic", "sensor.camera.semantic_segmentation")):
-        rows.append(np.concatenate([_viewable(kind, data[f"{prefix}_{n}"][1]) for n in ("left", "front", "right")], 1))
+        rows.append(np.concatenate([_viewable(kind, data[f"{prefix}_{n}"]) for n in ("left", "front", "right")], 1))
     paths.append(_write_png(out / "rig.png", np.concatenate(rows, 0)))
     return paths
 

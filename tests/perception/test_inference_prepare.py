@@ -4,11 +4,12 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
 from perception.config import load_model_config
-from perception.inference import fold_batch_norms, prepare_for_inference
+from perception.inference import compile_for_inference, fold_batch_norms, prepare_for_inference
 from perception.model import LeTFuser
 from perception.pretrained import RandomInitWarning
 
@@ -45,3 +46,32 @@ def test_fold_counts_every_conv_bn_pair() -> None:
     block = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1))
     assert fold_batch_norms(block) == 1
     assert isinstance(block[1], nn.Identity) and isinstance(block[3], nn.BatchNorm2d)
+
+
+def test_compiled_copy_gives_the_deployed_outputs() -> None:
+    """TorchInductor with frozen weights: same outputs as the eager deployed copy (float rounding)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomInitWarning)
+        torch.manual_seed(1)
+        deployed = prepare_for_inference(LeTFuser(TINY))
+    h, w = TINY.input_height, TINY.input_width
+    example = {"rgb": torch.zeros(1, 3, h, w), "depth": torch.zeros(1, 1, h, w), "target_point": torch.zeros(1, 2),
+               "speed": torch.zeros(1, 1), "command": torch.eye(6)[:1]}
+    compiled, seconds = compile_for_inference(deployed, example)
+    assert seconds > 0
+    frame = {"rgb": torch.rand(1, 3, h, w) * 255, "depth": torch.rand(1, 1, h, w) * 0.04,
+             "target_point": torch.tensor([[8.0, -1.0]]), "speed": torch.tensor([[4.0]]),
+             "command": torch.eye(6)[3:4]}
+    with torch.inference_mode():
+        eager, fast = deployed(**frame), compiled(**frame)
+    for field in ("seg_probs", "waypoints", "control", "red_light", "pred_speed"):
+        assert torch.allclose(getattr(eager, field), getattr(fast, field), atol=1e-4), field
+    assert (eager.sdc != fast.sdc).float().mean() < 1e-3  # an argmax tie may flip a pixel's class
+
+
+def test_compile_refuses_a_training_model() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomInitWarning)
+        model = LeTFuser(TINY)
+    with pytest.raises(ValueError, match="prepare_for_inference"):
+        compile_for_inference(model, {})
