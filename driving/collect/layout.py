@@ -121,11 +121,15 @@ def is_route_dir(path: Path) -> bool:
 
 
 def find_route_dirs(root: str | Path) -> tuple[list[Path], list[Path]]:
-    """(complete, incomplete) route folders under `root`, sorted; a route is complete with a manifest."""
+    """(complete, incomplete) route folders under `root`, sorted; a route is complete with a manifest.
+
+    Paths are absolute, so that they mean the same folder whoever receives them (LeTFuserDataset
+    reads a relative route as relative to its root).
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: dataset folder does not exist")
-    routes = sorted({p.parent for p in root.rglob(MEASUREMENTS_DIR) if p.is_dir()})
+    routes = sorted({p.parent for p in root.resolve().rglob(MEASUREMENTS_DIR) if p.is_dir()})
     complete = [r for r in routes if (r / MANIFEST_NAME).is_file()]
     incomplete = [r for r in routes if not (r / MANIFEST_NAME).is_file()]
     return complete, incomplete

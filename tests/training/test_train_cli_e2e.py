@@ -81,3 +81,10 @@ def test_bad_input_exits_2_naming_the_file(dataset, tmp_path, capsys):
 
     assert _train(tmp_path / "no_data", tmp_path / "y") == 2
     assert "no_data: dataset folder does not exist" in capsys.readouterr().err
+
+
+def test_relative_data_and_out_paths(dataset, tmp_path, monkeypatch):
+    """`driving train --data data --out run` from the folder holding them (as users type it)."""
+    monkeypatch.chdir(dataset.parent)
+    assert _train(Path(dataset.name), Path("run_relative"), "--epochs", "1") == 0
+    assert (dataset.parent / "run_relative" / "checkpoints" / "last.pt").is_file()
