@@ -93,13 +93,15 @@ def compile_for_inference(deployed: nn.Module, example_inputs: Mapping[str, Any]
     if deployed.training or any(p.requires_grad for p in deployed.parameters()):
         raise ValueError("compile_for_inference: expected a model from prepare_for_inference "
                          "(eval mode, no parameter requiring gradients)")
+    with torch.inference_mode():
+        deployed(**example_inputs)  # bad inputs fail here, with the model's own message
     options = {"freezing": True, "max_autotune": autotune}
     compiled = torch.compile(deployed, options=options)
     start = time.perf_counter()
     try:
         with torch.inference_mode():
             compiled(**example_inputs)
-    except Exception as exc:  # inductor wraps toolchain failures in several exception types
+    except Exception as exc:  # inductor reports toolchain failures through several exception types
         raise CompileError(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
                            "it needs a working C++ compiler (gcc or clang) on the PATH; the eager model "
                            "from prepare_for_inference runs without one") from exc

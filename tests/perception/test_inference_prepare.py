@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from perception.config import load_model_config
-from perception.inference import compile_for_inference, fold_batch_norms, prepare_for_inference
+from perception.inference import CompileError, compile_for_inference, fold_batch_norms, prepare_for_inference
 from perception.model import LeTFuser
 from perception.pretrained import RandomInitWarning
 
@@ -52,14 +52,10 @@ def test_fold_counts_every_conv_bn_pair() -> None:
 @pytest.mark.skipif(shutil.which("g++") is None, reason="TorchInductor's CPU backend needs a C++ compiler (g++)")
 def test_compiled_copy_gives_the_deployed_outputs() -> None:
     """TorchInductor with frozen weights: same outputs as the eager deployed copy (float rounding)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RandomInitWarning)
-        torch.manual_seed(1)
-        deployed = prepare_for_inference(LeTFuser(TINY))
+    torch.manual_seed(1)
+    deployed = _tiny_deployed()
+    compiled, seconds = compile_for_inference(deployed, _zero_frame())
     h, w = TINY.input_height, TINY.input_width
-    example = {"rgb": torch.zeros(1, 3, h, w), "depth": torch.zeros(1, 1, h, w), "target_point": torch.zeros(1, 2),
-               "speed": torch.zeros(1, 1), "command": torch.eye(6)[:1]}
-    compiled, seconds = compile_for_inference(deployed, example)
     assert seconds > 0
     frame = {"rgb": torch.rand(1, 3, h, w) * 255, "depth": torch.rand(1, 1, h, w) * 0.04,
              "target_point": torch.tensor([[8.0, -1.0]]), "speed": torch.tensor([[4.0]]),
@@ -71,9 +67,33 @@ def test_compiled_copy_gives_the_deployed_outputs() -> None:
     assert (eager.sdc != fast.sdc).float().mean() < 1e-3  # an argmax tie may flip a pixel's class
 
 
-def test_compile_refuses_a_training_model() -> None:
+def _tiny_deployed() -> nn.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RandomInitWarning)
+        return prepare_for_inference(LeTFuser(TINY))
+
+
+def _zero_frame() -> dict[str, torch.Tensor]:
+    h, w = TINY.input_height, TINY.input_width
+    return {"rgb": torch.zeros(1, 3, h, w), "depth": torch.zeros(1, 1, h, w), "target_point": torch.zeros(1, 2),
+            "speed": torch.zeros(1, 1), "command": torch.eye(6)[:1]}
+
+
+def test_compile_refuses_a_training_model_and_bad_example_inputs() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RandomInitWarning)
         model = LeTFuser(TINY)
     with pytest.raises(ValueError, match="prepare_for_inference"):
         compile_for_inference(model, {})
+    with pytest.raises(ValueError, match=r"rgb must have shape \[1, 3, 64, 320\]"):
+        compile_for_inference(_tiny_deployed(), {**_zero_frame(), "rgb": torch.zeros(1, 3, 8, 8)})
+
+
+def test_compile_without_a_cxx_compiler_is_one_clear_error(monkeypatch) -> None:
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", (None, "no-such-c++-compiler"))
+    torch._dynamo.reset()
+    with pytest.raises(CompileError, match="needs a working C.. compiler"):
+        compile_for_inference(_tiny_deployed(), _zero_frame())
+    torch._dynamo.reset()
