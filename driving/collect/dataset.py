@@ -14,7 +14,6 @@ depth or class is invented at edges).
 """
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Sequence
@@ -36,6 +35,7 @@ from driving.collect.layout import (
     VIEW_FOV_DEG,
     find_route_dirs,
     frame_paths,
+    read_json,
     read_manifest,
 )
 from driving.errors import InputError
@@ -101,12 +101,7 @@ class _Labels:
 
 def _read_labels(route: Path, index: int, num_waypoints: int) -> _Labels | None:
     path = frame_paths(route, index)[MEASUREMENTS_DIR]
-    try:
-        m = json.loads(path.read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read measurements ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: measurements are not valid JSON ({exc})") from None
+    m = read_json(path, "measurements")
     try:
         ego = np.array([float(m["x"]), float(m["y"])])
         theta = float(m["theta"])

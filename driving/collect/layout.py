@@ -41,6 +41,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from driving.errors import InputError
 
@@ -140,15 +141,20 @@ def town_of(route: Path) -> str:
     return route.parent.name
 
 
+def read_json(path: Path, what: str) -> Any:
+    """The JSON document at `path`; an unreadable or malformed file is one InputError naming it and `what`."""
+    try:
+        return json.loads(path.read_text())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: {what} is not valid JSON ({exc})") from None
+
+
 def read_manifest(route: Path) -> dict:
     """The manifest of a complete route, checked for the fields readers rely on."""
     path = route / MANIFEST_NAME
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read manifest ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: manifest is not valid JSON ({exc})") from None
+    data = read_json(path, "manifest")
     if not isinstance(data, dict):
         raise InputError(f"{path}: manifest must be a JSON object")
     for key, kind in (("frame_count", int), ("files", dict), ("format_version", int)):

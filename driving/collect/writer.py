@@ -30,6 +30,7 @@ from driving.collect.layout import (
     SEMANTICS_DIR,
     RouteMeta,
     frame_paths,
+    read_json,
     route_dir,
     sha256_file,
 )
@@ -98,10 +99,7 @@ class RouteWriter:
             (self.route_dir / d).mkdir(parents=True, exist_ok=True)
         meta_path = self.route_dir / ROUTE_META_NAME
         if meta_path.is_file():
-            try:
-                previous = json.loads(meta_path.read_text())
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{meta_path}: unreadable route metadata ({exc})") from None
+            previous = read_json(meta_path, "route metadata")
             if previous != meta.to_json():
                 raise InputError(f"{meta_path}: route was started with {previous}, cannot resume it "
                                  f"with {meta.to_json()}")
