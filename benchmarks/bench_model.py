@@ -59,13 +59,13 @@ def rendered_inputs(config: LeTFuserConfig, batch: int) -> dict[str, torch.Tenso
     data = render_rig("town_grid", "ClearNoon", seed=0, specs=camera_specs(config))
     rgb, depth = panorama_inputs([data[f"rgb_{v}"] for v in VIEW_NAMES], [data[f"depth_{v}"] for v in VIEW_NAMES],
                                  config)
-    inputs = random_inputs(config, batch)
-    inputs["rgb"] = rgb.expand(batch, -1, -1, -1).contiguous()
-    inputs["depth"] = None if config.predict_depth else depth.expand(batch, -1, -1, -1).contiguous()
-    inputs["target_point"] = torch.tensor([[12.0, 0.0]]).expand(batch, 2)
-    inputs["speed"] = torch.full((batch, 1), 5.0)
-    inputs["command"] = torch.nn.functional.one_hot(torch.full((batch,), 3), 6).float()  # LANEFOLLOW
-    return inputs
+    return {
+        "rgb": rgb.expand(batch, -1, -1, -1).contiguous(),
+        "depth": None if config.predict_depth else depth.expand(batch, -1, -1, -1).contiguous(),
+        "target_point": torch.tensor([[12.0, 0.0]]).expand(batch, 2),
+        "speed": torch.full((batch, 1), 5.0),
+        "command": torch.nn.functional.one_hot(torch.full((batch,), 3), 6).float(),  # LANEFOLLOW
+    }
 
 
 def stage_timers(model: LeTFuser) -> dict[str, list[float]]:
