@@ -8,6 +8,7 @@ embedded backend (a bundled map name or an .xodr path, sent to the server as Ope
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
@@ -38,14 +39,38 @@ def unreachable_message(config: CarlaServerConfig) -> str:
     )
 
 
+def version_mismatch_message(client_version: str, server_version: str) -> str | None:
+    """One line when client and server differ in major.minor.patch (e.g. 0.9.16 vs 0.9.15), else None.
+
+    CARLA's RPC protocol is not stable across releases: a 0.9.16 client may connect to a 0.9.15
+    server and then fail on a call the server does not know (or send a struct with a different
+    layout). The backend keeps going, as CARLA's own client does, but says so once, naming both
+    versions and the fix, so a later failure is not a mystery.
+    """
+    def release(version: str) -> str:
+        return version.split("-")[0].strip()
+
+    if release(client_version) == release(server_version):
+        return None
+    return (f"CARLA client {client_version} and server {server_version} differ: calls may fail or behave "
+            f"differently; install the matching client (pip install carla=={release(server_version)}) in a "
+            f"separate environment, or run a {release(client_version)} server")
+
+
 def connect(config: CarlaServerConfig) -> Connection:
-    """A client connected to `config.host:config.port`; InputError when no server answers in time."""
+    """A client connected to `config.host:config.port`; InputError when no server answers in time.
+
+    A client/server version mismatch is a warning (`version_mismatch_message`), not an error.
+    """
     try:
         client = carla.Client(config.host, config.port)
         client.set_timeout(float(config.timeout_s))
         version = client.get_server_version()
     except RuntimeError:
         raise InputError(unreachable_message(config)) from None
+    mismatch = version_mismatch_message(client.get_client_version(), version)
+    if mismatch:
+        warnings.warn(mismatch, RuntimeWarning, stacklevel=2)
     return Connection(client, version)
 
 

@@ -89,3 +89,13 @@ def test_config_loads_from_yaml_and_names_unknown_keys(tmp_path):
     bad.write_text("hots: carla-box\n")
     with pytest.raises(InputError, match=r"bad.yaml.*unknown key\(s\) \['hots'\]"):
         load_config(CarlaServerConfig, bad)
+
+
+def test_version_mismatch_is_one_line_naming_both_versions():
+    from driving.carla_backend.connection import version_mismatch_message
+
+    assert version_mismatch_message("0.9.16", "0.9.16") is None
+    assert version_mismatch_message("0.9.16", "0.9.16-dirty") is None
+    message = version_mismatch_message("0.9.16", "0.9.15")
+    assert message is not None and "\n" not in message
+    assert "0.9.16" in message and "0.9.15" in message and "carla==0.9.15" in message
