@@ -17,6 +17,7 @@ from driving.errors import InputError
 COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("", "evaluate"): ("leaderboard.evaluate_cli", "evaluate an agent on leaderboard routes (friendly front)"),
     ("", "train"): ("driving.training.train_cli", "train a LeTFuser model on a collected dataset"),
+    ("", "export-model"): ("driving.training.export_cli", "turn a training checkpoint into a deployable model folder"),
     ("sim", "preview"): ("driving.commands.sim_preview", "top-down picture of a map with actors and a route"),
     ("sim", "snapshot"): ("driving.sim.snapshot", "save every sensor of a standard rig as PNG"),
     ("sim", "maps"): ("driving.commands.sim_maps", "list bundled maps with their size and signals"),

@@ -8,7 +8,9 @@ initialisation and the process is told so once, because driving with it is meani
 """
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -25,6 +27,20 @@ _WARNED_RANDOM_INIT = False
 
 class RandomInitWarning(UserWarning):
     """The CvT backbone was built without pretrained weights."""
+
+
+@contextlib.contextmanager
+def weights_loaded_afterwards() -> Iterator[None]:
+    """Build a model whose weights are loaded right after (a model file): the random-init warning
+    would be false there, so it is held back, without using up its one showing in this process."""
+    global _WARNED_RANDOM_INIT
+    shown = _WARNED_RANDOM_INIT
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RandomInitWarning)
+            yield
+    finally:
+        _WARNED_RANDOM_INIT = shown
 
 
 def warn_random_init() -> None:

@@ -3,7 +3,8 @@
 Works with any `nn.Module` whose forward is `(rgb, depth, target_point, speed, command) ->
 LeTFuserOutput` and which offers `shared_parameters()` (for GradNorm). A run folder holds
 `checkpoints/last.pt` (every epoch) and `checkpoints/best.pt` (lowest validation loss),
-`metrics.json` (one entry per epoch, rewritten atomically), `tensorboard/` and `config.json`.
+`metrics.json` (one entry per epoch, rewritten atomically), `tensorboard/`, `config.json` and
+`model/`, the deployable model folder of the best epoch (`perception.model_file`).
 
 DDP follows torchrun's protocol: when torchrun's WORLD_SIZE / LOCAL_RANK variables are present
 the process group is initialised (NCCL on CUDA, Gloo on CPU), the train loader uses a
@@ -30,14 +31,13 @@ from driving.collect.layout import find_route_dirs, town_of
 from driving.collect.writer import write_json_atomic
 from driving.config import to_dict
 from driving.errors import InputError
-from driving.training.checkpoint import LAST_NAME, load_checkpoint, save_checkpoint
+from driving.training.checkpoint import BEST_NAME, CHECKPOINT_DIR, LAST_NAME, load_checkpoint, save_checkpoint
 from driving.training.config import ExperimentConfig
 from driving.training.gradnorm import GradNorm
 from driving.training.losses import PLANNING_TASKS, task_losses, tasks_for
 from driving.training.metrics import MetricAccumulator
+from perception.model_file import RUN_MODEL_DIR, save_model_file
 
-BEST_NAME = "best.pt"
-CHECKPOINT_DIR = "checkpoints"
 METRICS_NAME = "metrics.json"
 
 
@@ -279,7 +279,8 @@ def _train_epoch(trainer: Trainer, loader: DataLoader, writer, desc: str, show_p
 
 
 def _save_epoch(trainer: Trainer, out_dir: Path, history: list[dict[str, Any]], improved: bool, writer) -> None:
-    """Rank 0's writes after an epoch: TensorBoard, checkpoints (last, best), metrics.json, one line."""
+    """Rank 0's writes after an epoch: TensorBoard, checkpoints (last, best), the best epoch's model
+    folder, metrics.json, one line."""
     entry = history[-1]
     val = entry["val"]
     for k, v in val.items():
@@ -290,6 +291,9 @@ def _save_epoch(trainer: Trainer, out_dir: Path, history: list[dict[str, Any]], 
     save_checkpoint(out_dir / CHECKPOINT_DIR / LAST_NAME, state)
     if improved:
         save_checkpoint(out_dir / CHECKPOINT_DIR / BEST_NAME, state)
+        save_model_file(out_dir / RUN_MODEL_DIR, trainer.module, trainer.experiment.model,
+                        task_weights=entry["gradnorm_weights"],
+                        source={"epoch": entry["epoch"], "global_step": entry["global_step"], "val": val})
     write_json_atomic(out_dir / METRICS_NAME, {"epochs": history})
     print(f"epoch {entry['epoch']}: train loss {entry['train'].get('loss_total', float('nan')):.4f}, "
           f"val loss {val['loss_total']:.4f}, mIoU {val['seg_miou']:.3f}, ADE {val['wp_ade_m']:.2f} m, "
