@@ -301,6 +301,18 @@ class World(ABC):
     def get_weather(self) -> carla.WeatherParameters:
         """The current weather."""
 
+    # ---- recording -------------------------------------------------------------------------
+    @abstractmethod
+    def start_recorder(self, path: str) -> None:
+        """Record the simulation into a replayable log at `path` (the evaluator's `--record`).
+
+        Backends without a recorder raise NotImplementedError: callers check the backend first.
+        """
+
+    @abstractmethod
+    def stop_recorder(self) -> None:
+        """Stop the recording started by `start_recorder` (no-op when none is running)."""
+
     @abstractmethod
     def close(self) -> None:
         """Release everything (renderer contexts, server connections)."""

@@ -2,7 +2,8 @@
 
 Defaults that just work (the expert on the bundled `val_short` routes, results under
 runs/evaluate/), a rich progress bar per route, a summary table at the end and an optional
-top-down mp4 per route (`--video`). Takes every official evaluator argument as well.
+top-down mp4 per route (`--video`). Takes every official evaluator argument as well. The
+summary says whether the results are eligible and why not (the default expert never is).
 """
 from __future__ import annotations
 
@@ -88,7 +89,9 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[bold]mean DS {ds}  RC {rc}  IS {pen}[/]  entry status: {doc['entry_status']}")
         per_km = ", ".join(f"{label.lower()} {value}" for label, value in zip(doc["labels"][3:], doc["values"][3:])
                            if float(value) > 0)
-        console.print(f"infractions per km: {per_km or 'none'}")
+        console.print(f"infractions per km driven: {per_km or 'none'}")
+    console.print("eligible for the leaderboard: " + ("yes" if doc["eligible"] else f"no, {doc['eligible_reason']}"),
+                  markup=False)
     if args.video:
         console.print(f"videos: {out / 'videos'}")
     return 0

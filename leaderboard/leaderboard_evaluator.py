@@ -6,7 +6,10 @@ Arguments are the official LB1.0 ones (--routes, --scenarios, --repetitions, --r
 --workers N (parallel routes, each worker with its own world) and --maps DIR (towns as
 <town>.xodr). Every route x repetition gets a record, written atomically after each route in
 route order; --resume continues at the checkpoint's progress. All input is checked before the
-first route runs, so a typo fails at once with one clear message.
+first route runs, so a typo fails at once with one clear message; options that only matter on a
+CARLA server (--record, and --host/--port/--trafficManagerPort when given) are ignored with one
+warning on stderr with the embedded backend, so an official command line runs there unchanged.
+A privileged agent or the RESEARCH track makes the results not eligible, saying why.
 """
 from __future__ import annotations
 
@@ -18,19 +21,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driving.errors import InputError
-from leaderboard.results import Results, new_results, resume_results
+from leaderboard.results import Results, new_results, resume_results, run_ineligibility
 from leaderboard.route_runner import ProgressFn, RouteJob, RouteOutcome, RunOptions, resolve_town, run_route
 from leaderboard.statistics import FAILURE_SIMULATION, failed_record
+
+#: Official defaults of the server options. The parser's defaults are None instead, so that an
+#: option given explicitly (even with its default value) can be told from one left out.
+SERVER_DEFAULTS = {"host": "localhost", "port": "2000", "trafficManagerPort": "8000"}
+#: The backend that talks to a CARLA server (the only one with a recorder and a server address).
+SERVER_BACKEND = "carla"
 
 
 def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: bool = True) -> None:
     """The official evaluator's arguments (plus ours); `driving evaluate` reuses them."""
-    parser.add_argument("--host", default="localhost", help="CARLA server host (carla backend)")
-    parser.add_argument("--port", default="2000", help="CARLA server port (carla backend)")
-    parser.add_argument("--trafficManagerPort", default="8000", help="Traffic Manager port (carla backend)")
+    parser.add_argument("--host", default=None, help="CARLA server host (carla backend; default localhost)")
+    parser.add_argument("--port", default=None, help="CARLA server port (carla backend; default 2000)")
+    parser.add_argument("--trafficManagerPort", default=None,
+                        help="Traffic Manager port (carla backend; default 8000)")
     parser.add_argument("--trafficManagerSeed", default="0", help="seed of background traffic")
     parser.add_argument("--debug", type=int, default=0, help="print route events (1) ")
-    parser.add_argument("--record", type=str, default="", help="CARLA recorder folder (carla backend)")
+    parser.add_argument("--record", type=str, default="",
+                        help="folder for CARLA recorder logs <route>_rep<n>.log (carla backend; ignored otherwise)")
     parser.add_argument("--timeout", default="60.0", help="wall seconds allowed per agent call (setup, run_step)")
     parser.add_argument("--routes", required=official_defaults, help="routes XML (LB1.0 or LB2.0 layout)")
     parser.add_argument("--scenarios", required=False, default="",
@@ -59,6 +70,8 @@ class Plan:
     resume: bool
     repetitions: int
     workers: int
+    #: Why the results can never be eligible (privileged agent, RESEARCH track); () when they can.
+    ineligible: tuple[str, ...] = ()
 
 
 def _positive_float(value: str, name: str) -> float:
@@ -71,33 +84,70 @@ def _positive_float(value: str, name: str) -> float:
     return out
 
 
+def _server_option(args: argparse.Namespace, name: str) -> str:
+    """A server option's value: as given, else its official default (`SERVER_DEFAULTS`)."""
+    value = getattr(args, name, None)
+    return SERVER_DEFAULTS[name] if value is None else str(value)
+
+
 def _backend_options(args: argparse.Namespace, timeout_s: float, seed: int) -> tuple[tuple[str, object], ...]:
     """Constructor options of the chosen backend: the server address and Traffic Manager for `carla`."""
-    if args.backend != "carla":
+    if args.backend != SERVER_BACKEND:
         return ()
     ports = {}
-    for flag, value in (("--port", args.port), ("--trafficManagerPort", args.trafficManagerPort)):
+    for name in ("port", "trafficManagerPort"):
+        value = _server_option(args, name)
         try:
-            ports[flag] = int(value)
+            ports[name] = int(value)
         except ValueError:
-            raise InputError(f"{flag}: expected a port number, got {value!r}") from None
-    return (("host", str(args.host)), ("port", ports["--port"]),
-            ("traffic_manager_port", ports["--trafficManagerPort"]), ("traffic_manager_seed", seed),
+            raise InputError(f"--{name}: expected a port number, got {value!r}") from None
+    return (("host", _server_option(args, "host")), ("port", ports["port"]),
+            ("traffic_manager_port", ports["trafficManagerPort"]), ("traffic_manager_seed", seed),
             ("timeout_s", timeout_s))
+
+
+def _ignored_server_options(args: argparse.Namespace) -> list[str]:
+    """One warning per kind of server-only option given with a backend that has no server."""
+    if args.backend == SERVER_BACKEND:
+        return []
+    warnings = []
+    given = [f"--{name}" for name in SERVER_DEFAULTS if getattr(args, name, None) is not None]
+    if given:
+        warnings.append(f"{', '.join(given)} ignored: only used with --backend {SERVER_BACKEND} "
+                        f"(this run uses --backend {args.backend})")
+    if args.record:
+        warnings.append(f"--record {args.record} ignored: the {args.backend} backend has no recorder "
+                        f"(use --backend {SERVER_BACKEND})")
+    return warnings
+
+
+def _check_agent(args: argparse.Namespace, track: str) -> tuple[str, tuple[str, ...]]:
+    """Load the agent class once (a broken file fails now) and run its optional config check.
+
+    An agent class may define `check_agent_config(path_to_conf_file) -> None` (class- or
+    staticmethod) raising InputError for a missing or mismatched model file: a bad
+    --agent-config then fails here with one line, instead of "Agent couldn't be set up" on
+    every route. Returns the agent file and the run's ineligibility reasons.
+    """
+    from leaderboard.agents_registry import load_agent_class, resolve_agent
+    from leaderboard.autoagents.autonomous_agent import PrivilegedAgent
+
+    agent_cls = load_agent_class(args.agent)
+    check = getattr(agent_cls, "check_agent_config", None)
+    if callable(check):
+        check(args.agent_config)
+    ineligible = run_ineligibility(issubclass(agent_cls, PrivilegedAgent), track)
+    return str(resolve_agent(args.agent)), ineligible
 
 
 def plan_evaluation(args: argparse.Namespace) -> Plan:
     """Check every input (routes, towns, agent, track, scenarios, numbers) and build the jobs."""
     from driving.backends import available_backends
-    from leaderboard.agents_registry import load_agent_class
     from leaderboard.autoagents.agent_wrapper import parse_track
     from leaderboard.routes import parse_routes_file
 
     if args.backend not in available_backends():
         raise InputError(f"--backend: unknown backend {args.backend!r}; expected one of {available_backends()}")
-    if args.record:
-        raise InputError("--record: the CARLA recorder is not supported by the evaluator yet (embedded backend "
-                         "has none; on a server use CARLA's own recorder)")
     if args.repetitions < 1:
         raise InputError(f"--repetitions: expected an integer >= 1, got {args.repetitions}")
     if args.workers < 1:
@@ -108,7 +158,7 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
     except ValueError:
         raise InputError(f"--trafficManagerSeed: expected an integer, got {args.trafficManagerSeed!r}") from None
     backend_options = _backend_options(args, timeout_s, seed)
-    if args.backend == "carla":  # fail now, with the server address, not once per route
+    if args.backend == SERVER_BACKEND:  # fail now, with the server address, not once per route
         from driving.backends import create_world
 
         create_world(args.backend, **dict(backend_options)).close()
@@ -130,19 +180,18 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
 
     for town in sorted({config.town for config in configs}):
         load_map(resolve_town(town, args.maps))  # a malformed map fails here, not mid-run (cached)
-    load_agent_class(args.agent)
-    agent = args.agent
-    from leaderboard.agents_registry import resolve_agent
-
-    agent_path = str(resolve_agent(agent))
+    agent_path, ineligible = _check_agent(args, track)
+    record_dir = args.record if args.record and args.backend == SERVER_BACKEND else None
     opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,
                       backend=args.backend, backend_options=backend_options, maps_dir=args.maps, seed=seed, debug=args.debug,
-                      video_dir=getattr(args, "video_dir", None))
+                      video_dir=getattr(args, "video_dir", None), record_dir=record_dir)
     reps = args.repetitions
     jobs = [RouteJob(routes_path, args.routes_subset, pos, rep, pos * reps + rep)
             for pos in range(len(configs)) for rep in range(reps)]
     names = [configs[job.position].name for job in jobs]
-    return Plan(jobs, names, opts, Path(args.checkpoint), bool(args.resume), reps, args.workers)
+    for warning in _ignored_server_options(args):  # once, and only for a plan that will run
+        print(f"warning: {warning}", file=sys.stderr)
+    return Plan(jobs, names, opts, Path(args.checkpoint), bool(args.resume), reps, args.workers, ineligible)
 
 
 def route_worker(payload: tuple[RouteJob, RunOptions, ProgressFn | None]) -> RouteOutcome:
@@ -171,8 +220,8 @@ def run_evaluation(plan: Plan, progress: ProgressFn | None = None,
     from leaderboard.workers import ProgressChannel, in_order, process_state, run_jobs
 
     total = len(plan.jobs)
-    results = (resume_results(plan.checkpoint, total, plan.repetitions) if plan.resume
-               else new_results(plan.checkpoint, total, plan.repetitions))
+    results = (resume_results(plan.checkpoint, total, plan.repetitions, plan.ineligible) if plan.resume
+               else new_results(plan.checkpoint, total, plan.repetitions, plan.ineligible))
     done = [r.route_id for r in results.records]
     if done != plan.route_names[:len(done)]:
         raise InputError(f"{plan.checkpoint}: cannot resume, its records {done[:3]}... are not the first routes "

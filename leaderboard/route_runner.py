@@ -58,7 +58,8 @@ class RunOptions:
     """How to run routes (plain values, so a job crosses process boundaries).
 
     `timeout_s` bounds each agent call (setup and every run_step) in wall seconds, as the
-    official `--timeout`. `seed` offsets the per-route seed (route index added).
+    official `--timeout`. `seed` offsets the per-route seed (route index added). `record_dir`
+    (official `--record`; a backend with a recorder only) gets one log per route x repetition.
     """
 
     agent: str
@@ -72,6 +73,7 @@ class RunOptions:
     seed: int = 0
     debug: int = 0
     video_dir: str | None = None
+    record_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,15 @@ class RouteOutcome:
 
 
 ProgressFn = Callable[[int, float, float], None]  # (index, route completion %, game seconds)
+
+
+def recorder_path(record_dir: str, route_name: str, repetition: int) -> str:
+    """The official recorder log name: `<record_dir>/<route name>_rep<repetition>.log`.
+
+    The path is handed to the server as is (CARLA writes it on the server's host, relative paths
+    under its own folder), so it is not resolved here.
+    """
+    return f"{record_dir}/{route_name}_rep{repetition}.log"
 
 
 def resolve_town(town: str, maps_dir: str | None) -> str:
@@ -272,11 +283,17 @@ class RouteRun:
 
                 path = Path(opts.video_dir) / f"{config.name}_{self.job.index}.mp4"
                 self.video = RouteVideo(path, world, [t for t, _ in plan.world], ego_id)
+            if opts.record_dir:  # last: nothing after it can fail before the loop stops it
+                world.start_recorder(recorder_path(opts.record_dir, config.name, self.job.repetition))
         except Exception as exc:  # noqa: BLE001
             self._destroy_agent()
             return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
 
-        failure, error = self._loop(world, wrapper, criteria, ego_id)
+        try:
+            failure, error = self._loop(world, wrapper, criteria, ego_id)
+        finally:
+            recorder_error = self._stop_recorder() if opts.record_dir else ""
+        error = error or recorder_error
         criteria.terminate()
         self._destroy_agent()
         record = compute_route_record(config.name, self.job.index, criteria.events(), failure,
@@ -326,6 +343,15 @@ class RouteRun:
             ticks += 1
             if self.progress is not None and ticks % 20 == 0:
                 self.progress(self.job.index, criteria.completion.percentage, self._game_time)
+
+    def _stop_recorder(self) -> str:
+        """Stop the route's recording; a failure is returned as error text, never losing the record."""
+        try:
+            self.world.stop_recorder()
+        except Exception as exc:  # noqa: BLE001 - the recording is a by-product of the route
+            self.log(f"stopping the recorder failed: {type(exc).__name__}: {exc}")
+            return f"stopping the recorder failed: {type(exc).__name__}: {exc}"
+        return ""
 
     def _destroy_agent(self) -> None:
         if self.agent is None:

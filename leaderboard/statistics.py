@@ -4,7 +4,7 @@ A route's score is route completion (%) x penalty, where the penalty starts at 1
 multiplied per infraction (pedestrian 0.50, vehicle 0.60, layout 0.65, red light 0.70, stop
 0.80) and by (1 - pct/100) for driving outside the route lanes. The global record averages the
 routes, gives their sample standard deviation (official `scores_std_dev`), the spread of the
-per-repetition means (how results are reported over repetitions), and infractions per km.
+per-repetition means (how results are reported over repetitions), and infractions per km driven.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ class RouteRecord:
     infractions: dict[str, Any] = field(default_factory=lambda: {k: [] for k in INFRACTION_KEYS})
     scores: dict[str, float] = field(default_factory=lambda: {k: 0.0 for k in SCORE_KEYS})
     meta: dict[str, Any] = field(default_factory=dict)
-    scores_std_dev: dict[str, float] | None = None
+    scores_std_dev: dict[str, float | str] | None = None  # str: STD_UNDEFINED
 
     def to_json(self) -> dict[str, Any]:
         out = {"route_id": self.route_id, "index": self.index, "status": self.status,
@@ -112,6 +112,11 @@ def failed_record(route_id: str, index: int, failure: str, route_length_m: float
     return compute_route_record(route_id, index, [], failure, route_length_m, duration_system_s, 0.0)
 
 
+#: Official LB1.0 `scores_std_dev` value when there is a single route: the string "NaN" (the
+#: official code assigns the string, so the JSON stays strict; a float NaN would not be).
+STD_UNDEFINED = "NaN"
+
+
 def _sample_std(values: list[float]) -> float:
     if len(values) < 2:
         return 0.0
@@ -119,12 +124,37 @@ def _sample_std(values: list[float]) -> float:
     return math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
+def km_driven(record: RouteRecord) -> float:
+    """Kilometres a route's ego actually drove along it: route length x route completion."""
+    return float(record.meta.get("route_length", 0.0)) / 1000.0 * float(record.scores["score_route"]) / 100.0
+
+
+def infractions_per_km(records: list[RouteRecord]) -> dict[str, float]:
+    """Each infraction kind's count divided by the kilometres driven over all routes.
+
+    Kilometres driven are route length x completion (LB1.0 and LB2.0), so a route abandoned
+    early does not dilute the rate with metres never driven. As LB1.0, a route that drove no
+    distance (completion 0) is left out: its infractions are most likely the evaluator's (spawn
+    contacts), not the agent's. Hence with no kilometre driven there is nothing to count and
+    every rate is 0.0 (as LB1.0 gives): finite, where LB2.0 divides by a 1 m floor instead (one
+    infraction -> 1000 per km). The rate is the total count over the total distance (as LB2.0);
+    LB1.0 summed per-route rates, which grows with the number of routes.
+    """
+    moved = [r for r in records if km_driven(r) > 0.0]
+    if not moved:
+        return {k: 0.0 for k in INFRACTION_KEYS}
+    total_km = sum(km_driven(r) for r in moved)
+    return {k: sum(len(r.infractions[k]) for r in moved) / total_km for k in INFRACTION_KEYS}
+
+
 def compute_global_record(records: list[RouteRecord], repetitions: int = 1) -> RouteRecord:
-    """Mean scores over routes, their sample std, per-repetition spread and infractions per km."""
+    """Mean scores over routes, their sample std, per-repetition spread and infractions per km.
+
+    The sample std of a single route is undefined: written as the official "NaN" string.
+    """
     glob = RouteRecord(route_id=-1, index=-1, status=STATUS_COMPLETED)
     glob.infractions = {k: 0.0 for k in INFRACTION_KEYS}
     glob.scores_std_dev = {k: 0.0 for k in SCORE_KEYS}
-    total_km = sum(max(r.meta.get("route_length", 0.0) / 1000.0, 0.001) for r in records)
     exceptions = []
     for r in records:
         if r.status != STATUS_COMPLETED:
@@ -134,11 +164,9 @@ def compute_global_record(records: list[RouteRecord], repetitions: int = 1) -> R
         for key in SCORE_KEYS:
             values = [float(r.scores[key]) for r in records]
             glob.scores[key] = sum(values) / len(values)
-            glob.scores_std_dev[key] = _sample_std(values)
-        for key in INFRACTION_KEYS:
-            glob.infractions[key] = sum(len(r.infractions[key]) for r in records) / total_km
-    # official global meta: plain sums of the routes' metres and seconds (the 1 m floor above only
-    # keeps the per-km rates finite)
+            glob.scores_std_dev[key] = _sample_std(values) if len(values) > 1 else STD_UNDEFINED
+        glob.infractions = infractions_per_km(records)
+    # official global meta: plain sums of the routes' metres and seconds
     glob.meta = {"total_length": sum(float(r.meta.get("route_length", 0.0)) for r in records),
                  "duration_system": sum(float(r.meta.get("duration_system", 0.0)) for r in records),
                  "duration_game": sum(float(r.meta.get("duration_game", 0.0)) for r in records),

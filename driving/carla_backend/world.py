@@ -390,6 +390,7 @@ class CarlaServerWorld(World):
         self._server(lambda: self._client.start_recorder(str(path)), "start the recorder")
 
     def stop_recorder(self) -> None:
+        """Stop the server's recorder (the server ignores it when none is running)."""
         self._server(self._client.stop_recorder, "stop the recorder")
 
     # ---- teardown ------------------------------------------------------------------------

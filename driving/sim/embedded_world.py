@@ -401,6 +401,13 @@ class EmbeddedWorld(World):
     def get_weather(self) -> carla.WeatherParameters:
         return self._weather
 
+    def start_recorder(self, path: str) -> None:
+        raise NotImplementedError(f"start_recorder({path!r}): the embedded backend has no recorder; "
+                                  f"record with --backend carla")
+
+    def stop_recorder(self) -> None:
+        """Nothing to stop: a recording can never have started."""
+
     def light_states(self) -> dict[int, carla.TrafficLightState]:
         """Every light's state (id -> carla.TrafficLightState), e.g. for `preview.render_preview`."""
         self._require_map()

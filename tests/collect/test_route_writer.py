@@ -39,18 +39,56 @@ def _write_route(root: Path, meta: RouteMeta, n_frames: int) -> Path:
 
 
 def _check_dataset(root: Path) -> subprocess.CompletedProcess:
+    """The shared checker's verdict; skips the calling test (saying why) when it is absent."""
     if not (CONFORMANCE / "check_dataset.py").is_file():
         pytest.skip(f"shared conformance checks not found at {CONFORMANCE}")
     return subprocess.run([sys.executable, str(CONFORMANCE / "check_dataset.py"), str(root)],
                           check=False, capture_output=True, text=True, timeout=120)
 
 
-def test_two_routes_conform_and_manifest_hashes_match(tmp_path):
+def _two_routes(root: Path) -> None:
     for r in range(2):
-        _write_route(tmp_path, _meta(f"route_{r:02d}", seed=r), 6)
-    result = _check_dataset(tmp_path)
+        _write_route(root, _meta(f"route_{r:02d}", seed=r), 6)
+
+
+def _crash_mid_frame(root: Path) -> tuple[RouteMeta, list, Path]:
+    """Three frames written, then a crash mid frame 3: its rgb landed, its measurements did not, a temp
+    file is left."""
+    meta = _meta()
+    frames = list(synthetic_frames(5, seed=0))
+    writer = RouteWriter(route_dir(root, meta), meta)
+    for k in range(3):
+        writer.write_frame(k, *frames[k])
+    route = route_dir(root, meta)
+    (route / "rgb" / "0003.png").write_bytes((route / "rgb" / "0000.png").read_bytes())
+    (route / "depth" / ".tmp-abc").write_bytes(b"partial")
+    return meta, frames, route
+
+
+def _resume_and_finish(root: Path) -> Path:
+    meta, frames, route = _crash_mid_frame(root)
+    resumed = RouteWriter(route, meta)
+    for k in (3, 4):
+        resumed.write_frame(k, *frames[k])
+    resumed.finish()
+    return route
+
+
+def test_written_datasets_pass_the_shared_conformance_check(tmp_path):
+    _two_routes(tmp_path / "two")
+    result = _check_dataset(tmp_path / "two")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 routes, 12 frames, 0 problems" in result.stdout
+    _resume_and_finish(tmp_path / "resumed")
+    result = _check_dataset(tmp_path / "resumed")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_two_routes_manifest_hashes_match(tmp_path):
+    _two_routes(tmp_path)
+    complete, partial = find_route_dirs(tmp_path)
+    assert len(complete) == 2 and partial == []
+    assert sum(read_manifest(route)["frame_count"] for route in complete) == 12
 
     route = tmp_path / "no_scenario" / "Town01" / "route_01"
     manifest = read_manifest(route)
@@ -88,15 +126,7 @@ def test_images_round_trip_exactly(tmp_path):
 
 
 def test_resume_after_crash_continues_after_last_complete_frame(tmp_path):
-    meta = _meta()
-    frames = list(synthetic_frames(5, seed=0))
-    writer = RouteWriter(route_dir(tmp_path, meta), meta)
-    for k in range(3):
-        writer.write_frame(k, *frames[k])
-    route = route_dir(tmp_path, meta)
-    # A crash in the middle of frame 3: its rgb landed, its measurements did not; a temp file is left.
-    (route / "rgb" / "0003.png").write_bytes((route / "rgb" / "0000.png").read_bytes())
-    (route / "depth" / ".tmp-abc").write_bytes(b"partial")
+    meta, frames, route = _crash_mid_frame(tmp_path)
     assert not (route / MANIFEST_NAME).exists()
     assert find_route_dirs(tmp_path) == ([], [route])
 
@@ -110,7 +140,7 @@ def test_resume_after_crash_continues_after_last_complete_frame(tmp_path):
     resumed.finish()
     assert read_manifest(route)["frame_count"] == 5
     assert find_route_dirs(tmp_path) == ([route], [])
-    assert _check_dataset(tmp_path).returncode == 0
+    assert verify_route(route) == []  # the shared check of a resumed route: its own test
     with pytest.raises(InputError, match="finished"):
         RouteWriter(route, meta).write_frame(5, *frames[0])
 

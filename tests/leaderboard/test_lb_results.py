@@ -1,4 +1,9 @@
-"""Scores with the official coefficients, global statistics, results file layout and resume."""
+"""Scores with the official coefficients, global statistics, results file layout and resume.
+
+Every results file is checked by the project's own `results_layout` check; the shared conformance
+checker (beside the repository, absent in a fresh clone) runs as well when it is there, and the
+test dedicated to it skips, saying so, when it is not.
+"""
 from __future__ import annotations
 
 import json
@@ -7,19 +12,32 @@ import sys
 from pathlib import Path
 
 import pytest
+from results_layout import layout_problems
 
 from driving.errors import InputError
 from leaderboard.criteria import TrafficEvent, TrafficEventType
 from leaderboard.results import new_results, resume_results
 from leaderboard.statistics import compute_global_record, compute_route_record, failed_record
 
-CHECKER = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "check_results.py"
-if not CHECKER.is_file():  # the shared folder beside the repository root
-    CHECKER = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "check_results.py"
+_CHECKER_PLACES = [Path(__file__).resolve().parents[n] / "shared" / "conformance" / "check_results.py"
+                   for n in (2, 3)]  # inside the repository root, or beside it
+SHARED_CHECKER: Path | None = next((p for p in _CHECKER_PLACES if p.is_file()), None)
+
+
+def shared_checker() -> Path:
+    """The shared checker's path; skips the calling test (with the reason) when it is absent."""
+    if SHARED_CHECKER is None:
+        pytest.skip(f"shared conformance checker not found (looked for {[str(p) for p in _CHECKER_PLACES]})")
+    return SHARED_CHECKER
 
 
 def check_results(path: Path, complete: bool = True) -> subprocess.CompletedProcess:
-    args = [sys.executable, str(CHECKER), str(path)] + (["--complete"] if complete else [])
+    """The project's own layout check, then the shared checker when present; returncode 0: conforms."""
+    problems = layout_problems(Path(path).read_text(), complete)
+    if problems or SHARED_CHECKER is None:
+        return subprocess.CompletedProcess(["results_layout", str(path)], 1 if problems else 0,
+                                           stdout="\n".join(problems), stderr="")
+    args = [sys.executable, str(SHARED_CHECKER), str(path)] + (["--complete"] if complete else [])
     return subprocess.run(args, check=False, capture_output=True, text=True)
 
 
@@ -62,7 +80,8 @@ def test_global_record_mean_std_and_per_km():
     assert glob.scores["score_composed"] == pytest.approx(sum(ds) / 4)
     mean = sum(ds) / 4
     assert glob.scores_std_dev["score_composed"] == pytest.approx((sum((d - mean) ** 2 for d in ds) / 3) ** 0.5)
-    assert glob.infractions["collisions_vehicle"] == pytest.approx(2 / 2.0)  # 2 collisions over 2 km
+    # 2 collisions over the km driven (0.5 + 0.25 + 0.5 + 0), not over the 2 km of routes
+    assert glob.infractions["collisions_vehicle"] == pytest.approx(2 / 1.25)
     assert glob.meta["repetitions"]["score_composed_means"] == pytest.approx([80.0, 15.0])  # indices 0,2 and 1,3
     assert glob.route_id == -1 and glob.index == -1
 
@@ -100,3 +119,81 @@ def test_resume_rejects_bad_checkpoints(tmp_path):
     with pytest.raises(InputError, match="made for 2 routes"):
         resume_results(tmp_path / "ok.json", 5)
     assert resume_results(tmp_path / "missing.json", 4).next_index == 0
+
+
+def _finished_file(path: Path) -> Path:
+    res = new_results(path, total=2, ineligible=("privileged agent (reads the ground-truth world)",))
+    res.add(compute_route_record("RouteScenario_0", 0, _events(60.0, collisions_vehicle=1, red_light=1), "",
+                                 500.0, 2.0, 20.0), ["carla_camera"])
+    res.add(compute_route_record("RouteScenario_1", 1, _events(100.0), "", 250.0, 2.0, 20.0))
+    return path
+
+
+def test_own_layout_check_catches_broken_files(tmp_path):
+    """The own check runs in a fresh clone too: it must find real breakage, not just pass."""
+    path = _finished_file(tmp_path / "res.json")
+    assert layout_problems(path.read_text()) == []
+    doc = json.loads(path.read_text())
+
+    def broken(edit) -> list[str]:
+        bad = json.loads(json.dumps(doc))
+        edit(bad)
+        return layout_problems(json.dumps(bad, indent=4, sort_keys=True))
+
+    def rec(d: dict, i: int) -> dict:
+        return d["_checkpoint"]["records"][i]
+
+    def glob(d: dict) -> dict:
+        return d["_checkpoint"]["global_record"]
+
+    cases = {
+        "top level": lambda d: d.pop("eligible"),
+        "progress": lambda d: d["_checkpoint"].update(progress=[1, 2]),
+        "records[0]: keys": lambda d: rec(d, 0).pop("meta"),
+        "records[1].infractions: keys": lambda d: rec(d, 1)["infractions"].pop("vehicle_blocked"),
+        "records[0].scores.score_penalty": lambda d: rec(d, 0)["scores"].update(score_penalty=0.6),
+        "records[1].scores.score_composed": lambda d: rec(d, 1)["scores"].update(score_composed=90.0),
+        "records[1]: unknown status": lambda d: rec(d, 1).update(status="Done"),
+        "global_record.scores.score_composed": lambda d: glob(d)["scores"].update(score_composed=50.0),
+        # per km over the routes' full 0.75 km instead of the 0.55 km driven
+        "global_record.infractions.collisions_vehicle": lambda d: glob(d)["infractions"].update(
+            collisions_vehicle=1 / 0.75),
+        "eligible_reason": lambda d: d.update(eligible_reason=""),
+    }
+    for expected, edit in cases.items():
+        problems = broken(edit)
+        assert any(expected in p for p in problems), (expected, problems)
+    assert layout_problems(json.dumps(doc)) == ["not written with indent=4, sort_keys=True"]
+    single = new_results(tmp_path / "single.json", total=1)
+    single.add(compute_route_record("RouteScenario_0", 0, _events(100.0), "", 50.0, 1.0, 5.0))
+    text = single.path.read_text()
+    assert '"NaN"' in text and layout_problems(text) == []
+    assert layout_problems(text.replace('"NaN"', "NaN"))[0].startswith("not strict JSON: bare NaN")
+
+
+def test_check_results_without_shared_checker_uses_the_own_check(tmp_path, monkeypatch):
+    """A fresh clone has no ../shared: the helper still checks (own check), the shared test skips."""
+    import test_lb_results
+
+    monkeypatch.setattr(test_lb_results, "SHARED_CHECKER", None)
+    path = _finished_file(tmp_path / "res.json")
+    assert test_lb_results.check_results(path).returncode == 0
+    path.write_text(path.read_text().replace('"score_penalty": 0.42', '"score_penalty": 0.5'))
+    proc = test_lb_results.check_results(path)
+    assert proc.returncode == 1 and "score_penalty" in proc.stdout
+    with pytest.raises(pytest.skip.Exception, match="shared conformance checker not found"):
+        test_lb_results.shared_checker()
+
+
+@pytest.mark.parametrize("n_routes", [1, 2])
+def test_results_pass_the_shared_checker(tmp_path, n_routes):
+    """The shared checker (when beside the repository) accepts our files, NaN std and reasons included."""
+    checker = shared_checker()
+    path = tmp_path / "res.json"
+    res = new_results(path, total=n_routes, ineligible=("research track",))
+    for i in range(n_routes):
+        res.add(compute_route_record(f"RouteScenario_{i}", i, _events(40.0 + i, stop_infraction=1), "", 300.0, 1.0,
+                                     9.0))
+    proc = subprocess.run([sys.executable, str(checker), str(path), "--complete"], check=False,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout

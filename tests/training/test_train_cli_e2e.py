@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from driving.cli import main
+from driving.collect.layout import find_route_dirs, verify_route
 from driving.collect.writer import write_synthetic_dataset
 from driving.training.checkpoint import load_checkpoint
 
@@ -21,14 +22,21 @@ CONFORMANCE = REPO.parent / "shared" / "conformance"
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
+    """Two complete routes, checked against their manifests (the shared check is its own test)."""
     root = tmp_path_factory.mktemp("data")
     write_synthetic_dataset(root, n_routes=2, n_frames=6)
+    complete, partial = find_route_dirs(root)
+    assert len(complete) == 2 and partial == []
+    assert all(verify_route(route) == [] for route in complete)
+    return root
+
+
+def test_dataset_passes_the_shared_conformance_check(dataset):
     if not (CONFORMANCE / "check_dataset.py").is_file():
         pytest.skip(f"shared conformance checks not found at {CONFORMANCE}")
-    check = subprocess.run([sys.executable, str(CONFORMANCE / "check_dataset.py"), str(root)],
+    check = subprocess.run([sys.executable, str(CONFORMANCE / "check_dataset.py"), str(dataset)],
                            check=False, capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout
-    return root
 
 
 def _train(dataset: Path, out: Path, *extra: str, config: Path = TINY) -> int:
