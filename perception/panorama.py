@@ -32,6 +32,21 @@ def camera_specs(config: LeTFuserConfig, depth: bool = True) -> list[dict]:
             for name, yaw in zip(VIEW_NAMES, RIG_YAWS_DEG) for kind, prefix in kinds]
 
 
+def centre_crop(image: np.ndarray, crop_width_px: int, shift_px: int = 0) -> np.ndarray:
+    """The `crop_width_px` middle columns of `image` (H x W x ...), moved `shift_px` to the right.
+
+    The one crop of the stitched panorama, shared by the training dataset and the driving agent
+    so that both cut the same columns: the window starts at (W - crop_width_px) // 2 + shift_px.
+    A window that leaves the image is a caller bug (ValueError), never silently clipped.
+    """
+    width = image.shape[1]
+    x0 = (width - crop_width_px) // 2 + shift_px
+    if crop_width_px <= 0 or x0 < 0 or x0 + crop_width_px > width:
+        raise ValueError(f"centre_crop: a {crop_width_px} px window shifted by {shift_px} px does not fit "
+                         f"in {width} px")
+    return image[:, x0:x0 + crop_width_px]
+
+
 def stitch_views(views: Sequence[np.ndarray], config: LeTFuserConfig, what: str = "rgb") -> np.ndarray:
     """Left, front, right images (each input_height x camera_width_px x C) -> the centre-cropped strip."""
     expected = (config.input_height, config.camera_width_px)
@@ -41,8 +56,7 @@ def stitch_views(views: Sequence[np.ndarray], config: LeTFuserConfig, what: str 
         if view.ndim != 3 or view.shape[:2] != expected:
             raise InputError(f"{what}_{name}: expected {expected[0]} x {expected[1]} x channels "
                              f"(model.input_height x model.camera_width_px), got {view.shape}")
-    crop = config.side_crop_px
-    return np.concatenate(views, axis=1)[:, crop:crop + config.input_width]
+    return centre_crop(np.concatenate(views, axis=1), config.input_width)  # starts at config.side_crop_px
 
 
 def panorama_inputs(rgb_views: Sequence[np.ndarray], depth_views: Sequence[np.ndarray] | None,

@@ -41,6 +41,7 @@ from driving.collect.layout import (
 from driving.errors import InputError
 from driving.image_codecs import decode_depth_normalized, tags_from_semantic
 from driving.tags import NUM_TAGS
+from perception.panorama import centre_crop
 
 NUM_COMMANDS = 6
 _LANEFOLLOW = 4
@@ -168,9 +169,9 @@ class LeTFuserDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _crop_and_resize(self, img: np.ndarray, x0: int, crop_px: int, interpolation: int) -> np.ndarray:
+    def _crop_and_resize(self, img: np.ndarray, crop_px: int, shift_px: int, interpolation: int) -> np.ndarray:
         c = self.config
-        crop = img[:, x0:x0 + crop_px]
+        crop = centre_crop(img, crop_px, shift_px)  # the agent's crop (perception.panorama), same columns
         if crop.shape[:2] != (c.input_height, c.input_width):
             crop = cv2.resize(crop, (c.input_width, c.input_height), interpolation=interpolation)
         return crop
@@ -196,19 +197,19 @@ class LeTFuserDataset(Dataset):
             raise InputError(f"{paths[SEMANTICS_DIR]}: tag {int(tags.max())} >= {c.num_classes} classes")
 
         waypoints, target = s.waypoints, s.target_point
-        x0 = (width - crop_px) // 2
+        shift = 0
         rgb_f = rgb[..., ::-1].astype(np.float32)
         if self.augment:
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,)).item()))
             focal_px = (width / NUM_VIEWS) / (2.0 * math.tan(math.radians(VIEW_FOV_DEG) / 2.0))
-            shift = crop_shift_for_yaw(rng.uniform(-c.max_yaw_deg, c.max_yaw_deg), focal_px, x0)
-            x0 += shift
+            max_shift_px = (width - crop_px) // 2  # the centre crop's margin: the window stays inside
+            shift = crop_shift_for_yaw(rng.uniform(-c.max_yaw_deg, c.max_yaw_deg), focal_px, max_shift_px)
             yaw = yaw_of_crop_shift(shift, focal_px)
             waypoints, target = rotate_points_yaw(waypoints, yaw), rotate_points_yaw(target, yaw)
             rgb_f = color_jitter(rgb_f, c.color_jitter, rng)
-        rgb_f = self._crop_and_resize(rgb_f, x0, crop_px, cv2.INTER_AREA)
-        depth = self._crop_and_resize(depth, x0, crop_px, cv2.INTER_NEAREST)
-        tags = self._crop_and_resize(tags, x0, crop_px, cv2.INTER_NEAREST)
+        rgb_f = self._crop_and_resize(rgb_f, crop_px, shift, cv2.INTER_AREA)
+        depth = self._crop_and_resize(depth, crop_px, shift, cv2.INTER_NEAREST)
+        tags = self._crop_and_resize(tags, crop_px, shift, cv2.INTER_NEAREST)
 
         semantic = torch.from_numpy(tags.astype(np.int64))
         command = torch.zeros(NUM_COMMANDS)
