@@ -176,10 +176,13 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
     configs = parse_routes_file(routes_path, args.routes_subset)
     if not configs:
         raise InputError(f"--routes {args.routes}: no route selected (--routes-subset {args.routes_subset!r})")
-    from driving.sim.maps import load_map
+    from driving.sim.maps import available_maps, load_map
 
+    server_towns = args.backend == SERVER_BACKEND
     for town in sorted({config.town for config in configs}):
-        load_map(resolve_town(town, args.maps))  # a malformed map fails here, not mid-run (cached)
+        resolved = resolve_town(town, args.maps, server_towns)
+        if not server_towns or resolved != town or town in available_maps():
+            load_map(resolved)  # a malformed map fails here, not mid-run (cached); server towns load there
     agent_path, ineligible = _check_agent(args, track)
     record_dir = args.record if args.record and args.backend == SERVER_BACKEND else None
     opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,

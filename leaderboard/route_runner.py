@@ -108,15 +108,19 @@ def recorder_path(record_dir: str, route_name: str, repetition: int) -> str:
     return f"{record_dir}/{route_name}_rep{repetition}.log"
 
 
-def resolve_town(town: str, maps_dir: str | None) -> str:
-    """A route's town -> what `World.load_map` takes: `<town>.xodr` in maps_dir, else a bundled map."""
+def resolve_town(town: str, maps_dir: str | None, server_towns: bool = False) -> str:
+    """A route's town -> what `World.load_map` takes: `<town>.xodr` in maps_dir, else a bundled map.
+
+    With `server_towns` (the carla backend) any other name is passed on as one of the server's own
+    towns ("Town01" with its 3D assets); the backend checks it against the server's map list.
+    """
     from driving.sim.maps import available_maps
 
     if maps_dir:
         candidate = Path(maps_dir) / f"{town}.xodr"
         if candidate.is_file():
             return str(candidate)
-    if town in available_maps():
+    if town in available_maps() or server_towns:
         return town
     where = f" or {Path(maps_dir) / (town + '.xodr')}" if maps_dir else " (pass --maps DIR for other towns)"
     raise InputError(f"route town {town!r}: not a bundled map{where}; bundled maps: {available_maps()}")
@@ -242,7 +246,8 @@ class RouteRun:
         from planning.route_planner import interpolate_trajectory
 
         try:
-            carla_map = world.load_map(resolve_town(config.town, opts.maps_dir), opts.seed + self.job.index)
+            town = resolve_town(config.town, opts.maps_dir, server_towns=opts.backend == "carla")
+            carla_map = world.load_map(town, opts.seed + self.job.index)
             plan = interpolate_trajectory(carla_map, list(config.keypoints))
             self.route_length_m = sum(a[0].location.distance(b[0].location)
                                       for a, b in zip(plan.world[:-1], plan.world[1:]))

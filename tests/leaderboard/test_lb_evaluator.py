@@ -13,6 +13,7 @@ import pytest
 from lb_fixtures import straight_waypoint, town_grid
 from test_lb_results import check_results
 
+from driving.errors import InputError
 from leaderboard.leaderboard_evaluator import main as evaluator_main
 
 AGENTS = Path(__file__).resolve().parent / "lb_agents"
@@ -226,3 +227,12 @@ def test_driving_evaluate_with_video(tmp_path, capsys, monkeypatch):
     assert ok and frames > 20 and frame.shape[0] == frame.shape[1] > 100
     assert cli_main(["evaluate", "--routes", "no_such_set", "--out", str(tmp_path / "o2")]) == 2
     assert "--routes no_such_set: no such file and not a bundled route set" in capsys.readouterr().err
+
+
+def test_server_towns_pass_through_only_on_the_carla_backend():
+    from leaderboard.route_runner import resolve_town
+
+    assert resolve_town("Town01", None, server_towns=True) == "Town01"
+    assert resolve_town("town_grid", None, server_towns=True) == "town_grid"
+    with pytest.raises(InputError, match="Town01"):
+        resolve_town("Town01", None)
