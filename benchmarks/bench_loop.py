@@ -77,7 +77,7 @@ def run(config_path: Path, steps: int, warmup: int, compile_mode: str) -> dict[s
         world.load_map("town_grid", seed=0)
         spawn = world.get_spawn_points()[0]
         ego_id = world.spawn_vehicle(spawn, role_name="hero")
-        populate(world, spawn, 40, 20)
+        vehicles, walkers = populate(world, spawn, 40, 20)
         plan = _route(world, spawn)
         t0 = time.perf_counter()
         agent = load_agent_class("letfuser")(str(agent_cfg))
@@ -103,12 +103,15 @@ def run(config_path: Path, steps: int, warmup: int, compile_mode: str) -> dict[s
             for name, ms in getattr(agent, "step_timings_ms", {}).items():
                 inner.setdefault(name, []).append(ms)
         speed = world.get_actor_state(ego_id).speed_mps
+        world_start, world_end = spawn.location, world.get_actor_state(ego_id).transform.location
         agent.destroy()
         world.close()
     out = {name: statistics.median(v) for name, v in stages.items()}
     out.update({f"agent.{name}": statistics.median(v) for name, v in inner.items()})
     out["setup_s"] = setup_s
+    out["driven_m"] = world_start.distance(world_end)
     out["final_speed_mps"] = speed
+    out["actors"] = (vehicles, walkers)
     return out
 
 
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         r = run(MODELS[name], steps, args.warmup if name == "tiny" else 5, args.compile)
         per_step = r["step"]
         print(f"\nletfuser_{name}: {per_step:7.1f} ms per step  ->  {1000.0 / per_step:5.1f} steps/s "
-              f"({1000.0 / per_step / 20.0:4.2f}x real time at 20 Hz); agent set-up {r['setup_s']:.1f} s")
+              f"({1000.0 / per_step / 20.0:4.2f}x real time at 20 Hz); agent set-up {r['setup_s']:.1f} s; "
+              f"{r['actors'][0]} vehicles, {r['actors'][1]} pedestrians; ego moved {r['driven_m']:.1f} m")
         print(f"    sensors (render + read rig) {r['sensors']:7.1f} ms | agent {r['agent']:7.1f} ms | "
               f"world tick with traffic {r['world']:6.1f} ms")
         split = "  ".join(f"{k.removeprefix('agent.')} {v:6.1f} ms" for k, v in r.items() if k.startswith("agent."))
