@@ -20,7 +20,10 @@ weights that is 0.5.
 Geometry is ours (x forward, y right, metres; x13 works in x right, y = -forward): the aim point
 is the mean of the first two waypoints, the steering error is its bearing in degrees / 90
 (positive to the right, as CARLA's steer), and the desired speed is |wp0 - wp1| / interval
-(2 x the distance for waypoints 0.5 s apart).
+(2 x the distance for waypoints 0.5 s apart). One deliberate difference: x13's bearing,
+90 deg - atan2(forward, right), lies in (-90, 270] deg, so an aim point behind and to the LEFT
+steers fully RIGHT there; ours, atan2(right, forward) in (-180, 180], turns towards it. The two
+agree for every aim point ahead or to the right, which is where trained waypoints lie.
 """
 from __future__ import annotations
 

@@ -171,3 +171,9 @@ def test_bad_inputs_are_one_clear_error():
 def test_every_mode_is_accepted():
     for mode in CONTROL_MODES:
         assert controller(mode).step(STRAIGHT_FAST, 0.0, (0.0, 0.5, 0.0)).throttle > 0
+
+
+def test_an_aim_point_behind_and_left_steers_left():
+    """x13's bearing wraps at 270 deg and would steer right here; ours turns towards the point."""
+    d = controller("pid_only").step(np.array([[-3.0, -1.0], [-5.0, -1.0]]), 0.0, (0.0, 0.0, 0.0))
+    assert d.steer == -1.0
