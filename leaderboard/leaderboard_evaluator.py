@@ -22,14 +22,20 @@ from pathlib import Path
 
 from driving.errors import InputError
 from leaderboard.results import Results, new_results, resume_results, run_ineligibility
-from leaderboard.route_runner import ProgressFn, RouteJob, RouteOutcome, RunOptions, resolve_town, run_route
+from leaderboard.route_runner import (
+    SERVER_BACKEND,
+    ProgressFn,
+    RouteJob,
+    RouteOutcome,
+    RunOptions,
+    resolve_town,
+    run_route,
+)
 from leaderboard.statistics import FAILURE_SIMULATION, failed_record
 
 #: Official defaults of the server options. The parser's defaults are None instead, so that an
 #: option given explicitly (even with its default value) can be told from one left out.
 SERVER_DEFAULTS = {"host": "localhost", "port": "2000", "trafficManagerPort": "8000"}
-#: The backend that talks to a CARLA server (the only one with a recorder and a server address).
-SERVER_BACKEND = "carla"
 
 
 def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: bool = True) -> None:
@@ -181,8 +187,8 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
     server_towns = args.backend == SERVER_BACKEND
     for town in sorted({config.town for config in configs}):
         resolved = resolve_town(town, args.maps, server_towns)
-        if not server_towns or resolved != town or town in available_maps():
-            load_map(resolved)  # a malformed map fails here, not mid-run (cached); server towns load there
+        if resolved != town or town in available_maps():  # an .xodr or a bundled map, not a server town
+            load_map(resolved)  # a malformed map fails here, not mid-run (cached)
     agent_path, ineligible = _check_agent(args, track)
     record_dir = args.record if args.record and args.backend == SERVER_BACKEND else None
     opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,

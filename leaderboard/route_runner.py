@@ -48,6 +48,8 @@ from leaderboard.statistics import (
 #: Background traffic when a route gives no counts: official per-town vehicles, else these.
 OFFICIAL_VEHICLES_PER_TOWN = {"Town01": 120, "Town02": 100, "Town03": 120, "Town04": 200, "Town05": 120,
                               "Town06": 150, "Town07": 110, "Town08": 180, "Town09": 300, "Town10": 120}
+#: The backend that talks to a CARLA server: the only one with a recorder, a server address and towns of its own.
+SERVER_BACKEND = "carla"
 DEFAULT_VEHICLES = 40
 DEFAULT_WALKERS = 20
 SPAWN_LIFT_M = 0.2  # the ego is spawned slightly above the route's first point
@@ -246,7 +248,7 @@ class RouteRun:
         from planning.route_planner import interpolate_trajectory
 
         try:
-            town = resolve_town(config.town, opts.maps_dir, server_towns=opts.backend == "carla")
+            town = resolve_town(config.town, opts.maps_dir, server_towns=opts.backend == SERVER_BACKEND)
             carla_map = world.load_map(town, opts.seed + self.job.index)
             plan = interpolate_trajectory(carla_map, list(config.keypoints))
             self.route_length_m = sum(a[0].location.distance(b[0].location)

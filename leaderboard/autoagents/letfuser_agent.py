@@ -206,9 +206,8 @@ class LeTFuserAgent(AutonomousAgent):
         super().set_global_plan(global_plan_gps, global_plan_world_coord)
         self.follower.set_route(self._global_plan)
 
-    def _inputs(self, input_data: dict[str, tuple[int, Any]], nav: RouteTarget, speed_mps: float,
-                ) -> dict[str, Any]:
-        rgb_views = [_sensor(input_data, f"rgb_{view}") for view in VIEW_NAMES]
+    def _inputs(self, input_data: dict[str, tuple[int, Any]], rgb_views: list[np.ndarray], nav: RouteTarget,
+                speed_mps: float) -> dict[str, Any]:
         depth_views = (None if self.model_config.predict_depth
                        else [_sensor(input_data, f"depth_{view}") for view in VIEW_NAMES])
         rgb, depth = panorama_inputs(rgb_views, depth_views, self.model_config)
@@ -222,7 +221,8 @@ class LeTFuserAgent(AutonomousAgent):
         t0 = time.perf_counter()
         speed_mps = float(_sensor(input_data, "speed")["speed"])
         nav = self.follower.step(_sensor(input_data, "gps"), _sensor(input_data, "imu")[-1])
-        frame = self._inputs(input_data, nav, speed_mps)
+        rgb_views = [_sensor(input_data, f"rgb_{view}") for view in VIEW_NAMES]
+        frame = self._inputs(input_data, rgb_views, nav, speed_mps)
         t1 = time.perf_counter()
         with torch.inference_mode():
             out = self.runner.forward(**frame)
@@ -240,10 +240,10 @@ class LeTFuserAgent(AutonomousAgent):
             elif override == "blocked":
                 throttle, brake, source = 0.0, 1.0, "stop"
         if self.config.debug_video:
-            self._record(input_data, out, nav, speed_mps, decision, (steer, throttle, brake, source), timestamp)
+            self._record(rgb_views, out, nav, speed_mps, decision, (steer, throttle, brake, source), timestamp)
         return carla.VehicleControl(throttle=float(throttle), steer=float(steer), brake=float(brake))
 
-    def _record(self, input_data: dict[str, tuple[int, Any]], out: Any, nav: RouteTarget, speed_mps: float,
+    def _record(self, rgb_views: list[np.ndarray], out: Any, nav: RouteTarget, speed_mps: float,
                 decision: ControlDecision, applied: tuple[float, float, float, str], timestamp: float) -> None:
         """Add this step to the debug video (opened on the first step: a failed setup leaves no file)."""
         if self._video is None:
@@ -253,7 +253,7 @@ class LeTFuserAgent(AutonomousAgent):
             self._video = DebugVideo(path, fps=VIDEO_FPS)
         steer, throttle, brake, source = applied
         frame = DebugFrame(
-            rgb_views=[_sensor(input_data, f"rgb_{view}") for view in VIEW_NAMES],
+            rgb_views=rgb_views,
             seg_classes=out.seg_logits[0].argmax(dim=0).numpy(), sdc=out.sdc[0].numpy(),
             waypoints=out.waypoints[0].numpy(), target_point=nav.target_ego_m, speed_mps=speed_mps,
             steer=steer, throttle=throttle, brake=brake, source=source, pid=decision.pid, policy=decision.policy,
