@@ -101,7 +101,9 @@ def _marking_runs(wps: list[carla.Waypoint], side: str) -> list[tuple[int, int, 
     runs: list[tuple[int, int, carla.LaneMarking]] = []
     for i, w in enumerate(wps):
         mk = w.left_lane_marking if side == "left" else w.right_lane_marking
-        if runs and (runs[-1][2].type, runs[-1][2].color) == (mk.type, mk.color):
+        if mk is None:  # a lane without <roadMark> records (legal OpenDRIVE): nothing painted here
+            continue
+        if runs and runs[-1][1] == i - 1 and (runs[-1][2].type, runs[-1][2].color) == (mk.type, mk.color):
             runs[-1] = (runs[-1][0], i, runs[-1][2])
         else:
             runs.append((i, i, mk))
