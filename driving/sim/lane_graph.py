@@ -91,13 +91,39 @@ def pose_on(pts: np.ndarray, yaw: np.ndarray, z: np.ndarray, cum: np.ndarray, of
 
 
 def _sample_lane(wp: carla.Waypoint, ds_m: float) -> list[carla.Waypoint]:
+    """Points after `wp` up to the end of its own lane section, plus the first point beyond it.
+
+    `next_until_lane_end` runs on across the lane sections of one road, so on a road with several
+    sections (CARLA's Town connectors have zero-length ones) every section's segment would span
+    the rest of the road and an NPC would drive the same stretch twice, jumping back at each
+    section change. Cut at the first point of another section; that point ends the segment, so
+    consecutive segments join without a gap.
+    """
     # carla raises "distance > 0.0" for lanes shorter than the step: retry finer, else give up.
     for step in (ds_m, ds_m / 4.0, ds_m / 16.0):
         try:
-            return list(wp.next_until_lane_end(step))
+            chain = list(wp.next_until_lane_end(step))
         except RuntimeError:
             continue
+        key = lane_key(wp)
+        for i, w in enumerate(chain):
+            if lane_key(w) != key:
+                last = chain[i - 1] if i > 0 else wp
+                return chain[:i] + _first_beyond(last, key, step / 16.0, w)
+        return chain
     return []
+
+
+def _first_beyond(last: carla.Waypoint, key: Key, fine_m: float, coarse: carla.Waypoint) -> list[carla.Waypoint]:
+    """The first point past `last` (within `fine_m`) that is no longer on lane section `key`,
+    so a section ends within a few centimetres of where the next one starts."""
+    try:
+        for w in last.next_until_lane_end(fine_m):
+            if lane_key(w) != key:
+                return [w]
+    except RuntimeError:
+        pass
+    return [coarse]
 
 
 def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_mps2: float = 2.5
