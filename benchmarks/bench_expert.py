@@ -1,35 +1,47 @@
-"""Driving quality of the privileged expert on the bundled `val` routes (embedded backend).
+"""Driving quality of the privileged expert on any map folder and route file (embedded backend).
 
-Runs the leaderboard evaluator with `--agent expert` over leaderboard/data/routes_val_short.xml
-and routes_val_long.xml (background traffic and pedestrians as each route specifies), writes
-the official results JSON per route set into --out, and prints per route the status, DS, RC, IS
-and infractions, then the mean driving score over all routes. Target: mean DS >= 95. Prints
-figures only (no assertion); wall times depend on the (shared) machine.
+By default runs the leaderboard evaluator with `--agent expert` over the bundled
+leaderboard/data/routes_val_short.xml and routes_val_long.xml (background traffic and pedestrians
+as each route specifies). With `--routes FILE [--maps DIR]` it runs any route file instead, e.g.
+the official LB1.0 routes on CARLA's own towns (towns without a route-given traffic count get
+LB1.0's per-town density). Writes the official results JSON per route set into --out and prints
+per route the status, DS, RC, IS and infractions, then the mean driving score and every
+infraction grouped by type with its place. Targets: mean DS >= 98 on the bundled routes, >= 95
+on CARLA's towns with the official routes. Prints figures only (no assertion); wall times depend
+on the (shared) machine.
 
     python benchmarks/bench_expert.py [--out runs/bench_expert] [--workers 2] [--sets val_short,val_long]
+    python benchmarks/bench_expert.py --maps DIR --routes routes_training.xml [--routes-subset 0-9]
 
 It also times the expert's own step (without the world's tick) for --timing-steps steps.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
 ROUTES_DIR = Path(__file__).resolve().parents[1] / "leaderboard" / "data"
-TARGET_DS = 95.0
+#: Mean DS goals: the bundled routes, and CARLA's towns with the official routes.
+TARGET_DS_BUNDLED = 98.0
+TARGET_DS_CARLA = 95.0
+PLACE = re.compile(r"x=(?P<x>-?[\d.]+), y=(?P<y>-?[\d.]+)")
 
 
-def run_set(name: str, out: Path, workers: int, subset: str, agent_config: str, seed: int) -> list:
+def run_set(name: str, routes: Path, out: Path, workers: int, subset: str, agent_config: str, seed: int,
+            maps: str = "") -> list:
     from leaderboard.leaderboard_evaluator import add_evaluator_arguments, plan_evaluation, run_evaluation
 
     parser = argparse.ArgumentParser()
     add_evaluator_arguments(parser)
-    argv = ["--routes", str(ROUTES_DIR / f"routes_{name}.xml"), "--agent", "expert",
+    argv = ["--routes", str(routes), "--agent", "expert",
             "--checkpoint", str(out / f"results_{name}.json"), "--workers", str(workers),
             "--trafficManagerSeed", str(seed)]
+    if maps:
+        argv += ["--maps", maps]
     if subset:
         argv += ["--routes-subset", subset]
     if agent_config:
@@ -80,11 +92,28 @@ def time_expert_steps(steps: int) -> tuple[float, float]:
     return 1e3 * float(np.mean(times)), 1e3 * float(np.percentile(times, 95))
 
 
+def print_infractions_by_place(records: list) -> None:
+    """Every infraction grouped by type, with its route and the place the criteria recorded."""
+    by_kind: dict[str, list[str]] = {}
+    for r in records:
+        for kind, messages in r.infractions.items():
+            for m in messages:
+                place = PLACE.search(m)
+                where = f"x {float(place['x']):7.1f} y {float(place['y']):7.1f}" if place else "(no place)"
+                by_kind.setdefault(kind, []).append(f"{r.route_id:>20} {where}  {m}")
+    for kind in sorted(by_kind):
+        print(f"  {kind} ({len(by_kind[kind])}):")
+        for line in by_kind[kind]:
+            print(f"    {line}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="runs/bench_expert", help="folder for the results JSON files")
     parser.add_argument("--workers", type=int, default=2, help="routes driven in parallel")
     parser.add_argument("--sets", default="val_short,val_long", help="bundled route sets, comma separated")
+    parser.add_argument("--routes", default="", help="a route file to run instead of the bundled sets")
+    parser.add_argument("--maps", default="", help="folder of <town>.xodr maps for the routes' towns")
     parser.add_argument("--routes-subset", default="", help="route ids within each set, e.g. '0-2'")
     parser.add_argument("--agent-config", default="", help="expert YAML (default configs/expert.yaml)")
     parser.add_argument("--seed", type=int, default=0, help="traffic seed (--trafficManagerSeed)")
@@ -93,9 +122,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     t0 = time.time()
     records = []
-    for name in [s for s in args.sets.split(",") if s]:
+    if args.routes:
+        sets = [(Path(args.routes).stem, Path(args.routes))]
+    else:
+        sets = [(name, ROUTES_DIR / f"routes_{name}.xml") for name in args.sets.split(",") if name]
+    for name, routes in sets:
         print(f"route set {name}:", flush=True)
-        records += run_set(name, out, args.workers, args.routes_subset, args.agent_config, args.seed)
+        records += run_set(name, routes, out, args.workers, args.routes_subset, args.agent_config, args.seed,
+                           args.maps)
     if not records:
         print("no routes ran")
         return 1
@@ -110,9 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     game = sum(r.meta["duration_game"] for r in records)
     print(f"\n{len(records)} routes, {km:.2f} km, {game:.0f} s game time, {time.time() - t0:.0f} s wall "
           f"({args.workers} workers)")
-    print(f"mean DS {statistics.mean(ds):.2f} (target >= {TARGET_DS})  RC {statistics.mean(rc):.2f}  "
+    print(f"mean DS {statistics.mean(ds):.2f} (target >= {TARGET_DS_CARLA if args.routes else TARGET_DS_BUNDLED})  RC {statistics.mean(rc):.2f}  "
           f"IS {statistics.mean(pen):.3f}")
     print("infractions: " + (", ".join(f"{k} {n}" for k, n in sorted(totals.items()) if n) or "none"))
+    print_infractions_by_place(records)
     if args.timing_steps > 0:
         mean_ms, p95_ms = time_expert_steps(args.timing_steps)
         print(f"expert step (own work, val_short route 0 with traffic): mean {mean_ms:.2f} ms, p95 {p95_ms:.2f} ms")

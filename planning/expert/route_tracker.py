@@ -21,6 +21,60 @@ SEARCH_WINDOW_PTS = 40
 CURVATURE_BASE_M = 4.0
 #: A downsampled target point closer than this (metres along the route) is considered reached.
 TARGET_REACHED_M = 7.5
+#: A step between consecutive route points longer than this (metres) is a lane change jump.
+LANE_CHANGE_JUMP_M = 2.5
+#: Distance (metres) over which the expert's path moves across to the new lane.
+LANE_CHANGE_BLEND_M = 12.0
+#: Fewest route points a blend may use (shorter room: blend after the jump instead of before).
+MIN_BLEND_PTS = 4
+
+
+def smooth_lane_changes(xy: np.ndarray, junction: np.ndarray) -> np.ndarray:
+    """The route with each lane-change jump replaced by a gradual move across (metres, world xy).
+
+    The route planner (as CARLA's) changes lane by jumping one lane width sideways between two
+    consecutive 1 m points. Pure pursuit with a short look-ahead would swerve at that point (and
+    off the road when the route changes lane right at the spawn), so the path the expert steers
+    along shifts the points before the jump progressively by the jump's sideways part over
+    `LANE_CHANGE_BLEND_M`, never into a junction or a previous lane change. Where there is no
+    room before (the route's first metres) the points after the jump are blended instead.
+    """
+    out = xy.copy()
+    steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+    if not len(steps):
+        return out
+    spacing = max(float(np.median(steps)), 0.1)
+    jumps = np.nonzero(steps > LANE_CHANGE_JUMP_M)[0]
+    n_blend = max(MIN_BLEND_PTS, round(LANE_CHANGE_BLEND_M / spacing))
+    free_from = 0  # first index a backward blend may touch
+    for k, i in enumerate(jumps):
+        if junction[i] or junction[i + 1]:
+            free_from = i + 1
+            continue
+        ref = i - 1 if i > 0 else i + 1
+        along = xy[i] - xy[ref] if ref < i else xy[ref + 1] - xy[ref]
+        norm = float(np.hypot(*along))
+        if norm < 1e-6:
+            continue
+        along = along / norm
+        jump = xy[i + 1] - xy[i]
+        offset = jump - along * float(jump @ along)  # the sideways part of the jump
+        room_back = i - max(free_from, int(np.max(np.nonzero(junction[:i + 1])[0], initial=-1)) + 1)
+        if room_back + 1 >= MIN_BLEND_PTS:
+            n = min(n_blend, room_back + 1)
+            t = np.arange(1, n + 1) / (n + 1)  # rises towards the jump
+            out[i - n + 1:i + 1] += t[:, None] * offset
+        else:
+            end = jumps[k + 1] if k + 1 < len(jumps) else len(xy) - 1
+            nxt_j = np.nonzero(junction[i + 1:])[0]
+            if len(nxt_j):
+                end = min(end, i + 1 + int(nxt_j[0]))
+            n = min(n_blend, end - i - 1)
+            if n >= 1:
+                t = np.arange(n, 0, -1) / (n + 1)  # falls away from the jump
+                out[i + 1:i + 1 + n] -= t[:, None] * offset
+        free_from = i + 1
+    return out
 
 
 def _option(value: Any) -> RoadOption:
@@ -37,20 +91,22 @@ class RouteTracker:
                  sparse_plan: list[tuple[carla.Transform, Any]] | None = None) -> None:
         if len(dense_plan) < 2:
             raise ValueError(f"the expert needs a route of at least 2 points, got {len(dense_plan)}")
-        self.xy = np.array([[t.location.x, t.location.y] for t, _ in dense_plan], dtype=np.float64)
+        planned = np.array([[t.location.x, t.location.y] for t, _ in dense_plan], dtype=np.float64)
         self.z = np.array([t.location.z for t, _ in dense_plan], dtype=np.float64)
         self.options = [_option(o) for _, o in dense_plan]
-        steps = np.linalg.norm(np.diff(self.xy, axis=0), axis=1)
-        self.s = np.concatenate([[0.0], np.cumsum(steps)])
-        d = np.diff(self.xy, axis=0)
-        heading = np.arctan2(d[:, 1], d[:, 0])
-        self.heading = np.concatenate([heading, heading[-1:]])
-        self.junction = np.zeros(len(self.xy), dtype=bool)
+        self.junction = np.zeros(len(planned), dtype=bool)
         self.lane_keys: list[tuple[int, int]] = []
         for i, (t, _) in enumerate(dense_plan):
             wp = carla_map.get_waypoint(t.location, project_to_road=True, lane_type=carla.LaneType.Driving)
             self.junction[i] = bool(wp is not None and wp.is_junction)
             self.lane_keys.append((wp.road_id, wp.lane_id) if wp is not None else (-1, 0))
+        #: The path the expert drives: the planned points with lane changes made gradual.
+        self.xy = smooth_lane_changes(planned, self.junction)
+        steps = np.linalg.norm(np.diff(self.xy, axis=0), axis=1)
+        self.s = np.concatenate([[0.0], np.cumsum(steps)])
+        d = np.diff(self.xy, axis=0)
+        heading = np.arctan2(d[:, 1], d[:, 0])
+        self.heading = np.concatenate([heading, heading[-1:]])
         self.curvature = self._curvature()
         self.index = 0
         self.s_ego = 0.0
