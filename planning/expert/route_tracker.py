@@ -23,57 +23,86 @@ CURVATURE_BASE_M = 4.0
 TARGET_REACHED_M = 7.5
 #: A step between consecutive route points longer than this (metres) is a lane change jump.
 LANE_CHANGE_JUMP_M = 2.5
-#: Distance (metres) over which the expert's path moves across to the new lane.
-LANE_CHANGE_BLEND_M = 12.0
-#: Fewest route points a blend may use (shorter room: blend after the jump instead of before).
+#: Path length (metres) per metre of sideways move across a lane change, and the least length:
+#: a one-lane change (3.5 m) takes ~21 m, a three-lane change ~60 m (gentle enough for ~6 m/s).
+LANE_CHANGE_M_PER_M = 6.0
+LANE_CHANGE_MIN_M = 12.0
+#: Jumps fewer than this many route points apart are one lane change over several lanes.
+CLUSTER_PTS = 4
+#: Fewest route points a blend may use before the jump (less room: blend after it instead).
 MIN_BLEND_PTS = 4
 
 
+def _jump_clusters(steps: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) step index of each run of lane-change jumps fewer than CLUSTER_PTS apart."""
+    clusters: list[tuple[int, int]] = []
+    for i in np.nonzero(steps > LANE_CHANGE_JUMP_M)[0]:
+        if clusters and i - clusters[-1][1] < CLUSTER_PTS:
+            clusters[-1] = (clusters[-1][0], int(i))
+        else:
+            clusters.append((int(i), int(i)))
+    return clusters
+
+
+def _ease(n: int) -> np.ndarray:
+    """n weights rising smoothly from ~0 to ~1 (half cosine): no heading kink where a blend starts."""
+    t = np.arange(1, n + 1) / (n + 1)
+    return 0.5 - 0.5 * np.cos(np.pi * t)
+
+
 def smooth_lane_changes(xy: np.ndarray, junction: np.ndarray) -> np.ndarray:
-    """The route with each lane-change jump replaced by a gradual move across (metres, world xy).
+    """The route with each lane change made a gradual move across (metres, world xy).
 
     The route planner (as CARLA's) changes lane by jumping one lane width sideways between two
-    consecutive 1 m points. Pure pursuit with a short look-ahead would swerve at that point (and
-    off the road when the route changes lane right at the spawn), so the path the expert steers
-    along shifts the points before the jump progressively by the jump's sideways part over
-    `LANE_CHANGE_BLEND_M`, never into a junction or a previous lane change. Where there is no
-    room before (the route's first metres) the points after the jump are blended instead.
+    consecutive 1 m points, several lanes in consecutive points. Pure pursuit would swerve there
+    (off the road when the route changes lane at the spawn; into a car in the target lane after
+    a junction), so the path the expert steers along moves across over a length proportional to
+    the sideways distance (`LANE_CHANGE_M_PER_M`), with a half-cosine profile: the points before
+    the jump are shifted towards the new lane, never inside a junction or across a previous
+    lane change. Where there is no room before (route start, junction exit) the points after
+    the last jump of the run are shifted back towards the old lane instead.
     """
     out = xy.copy()
     steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
     if not len(steps):
         return out
     spacing = max(float(np.median(steps)), 0.1)
-    jumps = np.nonzero(steps > LANE_CHANGE_JUMP_M)[0]
-    n_blend = max(MIN_BLEND_PTS, round(LANE_CHANGE_BLEND_M / spacing))
+    clusters = _jump_clusters(steps)
     free_from = 0  # first index a backward blend may touch
-    for k, i in enumerate(jumps):
-        if junction[i] or junction[i + 1]:
-            free_from = i + 1
-            continue
-        ref = i - 1 if i > 0 else i + 1
-        along = xy[i] - xy[ref] if ref < i else xy[ref + 1] - xy[ref]
+    for k, (first, last) in enumerate(clusters):
+        ref = first - 1 if first > 0 else None
+        along = xy[first] - xy[ref] if ref is not None else xy[last + 2] - xy[last + 1] if last + 2 < len(xy) \
+            else xy[last + 1] - xy[first]
         norm = float(np.hypot(*along))
         if norm < 1e-6:
             continue
         along = along / norm
-        jump = xy[i + 1] - xy[i]
-        offset = jump - along * float(jump @ along)  # the sideways part of the jump
-        room_back = i - max(free_from, int(np.max(np.nonzero(junction[:i + 1])[0], initial=-1)) + 1)
-        if room_back + 1 >= MIN_BLEND_PTS:
-            n = min(n_blend, room_back + 1)
-            t = np.arange(1, n + 1) / (n + 1)  # rises towards the jump
-            out[i - n + 1:i + 1] += t[:, None] * offset
+        jump = xy[last + 1] - xy[first]
+        offset = jump - along * float(jump @ along)  # the sideways part of the whole run
+        n_blend = max(MIN_BLEND_PTS, round(max(LANE_CHANGE_MIN_M, LANE_CHANGE_M_PER_M * float(np.hypot(*offset)))
+                                           / spacing))
+        in_junction = np.nonzero(junction[:first + 1])[0]
+        start = max(free_from, int(in_junction[-1]) + 1 if len(in_junction) else 0)
+        room_back = first - start + 1
+        if room_back >= MIN_BLEND_PTS and not junction[first + 1]:
+            n = min(n_blend, room_back)
+            out[first - n + 1:first + 1] += _ease(n)[:, None] * offset
+            # the points inside a multi-lane run sit on intermediate lanes: put them on the new lane
+            out[first + 1:last + 1] = xy[first + 1:last + 1] + (xy[last + 1] - xy[first + 1:last + 1]) \
+                - along * ((xy[last + 1] - xy[first + 1:last + 1]) @ along)[:, None]
         else:
-            end = jumps[k + 1] if k + 1 < len(jumps) else len(xy) - 1
-            nxt_j = np.nonzero(junction[i + 1:])[0]
+            end = clusters[k + 1][0] if k + 1 < len(clusters) else len(xy) - 1
+            nxt_j = np.nonzero(junction[last + 1:])[0]
             if len(nxt_j):
-                end = min(end, i + 1 + int(nxt_j[0]))
-            n = min(n_blend, end - i - 1)
+                end = min(end, last + 1 + int(nxt_j[0]))
+            n = min(n_blend, end - last - 1)
+            # from the run's first point on, the path starts on the old lane and eases across
+            lead = xy[first + 1:last + 1]
+            if len(lead):
+                out[first + 1:last + 1] = lead - (lead - xy[first]) + along * ((lead - xy[first]) @ along)[:, None]
             if n >= 1:
-                t = np.arange(n, 0, -1) / (n + 1)  # falls away from the jump
-                out[i + 1:i + 1 + n] -= t[:, None] * offset
-        free_from = i + 1
+                out[last + 1:last + 1 + n] -= (1.0 - _ease(n))[:, None] * offset
+        free_from = last + 1
     return out
 
 
