@@ -19,6 +19,7 @@ from driving.world import ActorKind, ActorState, World
 from planning.expert.config import ExpertConfig
 from planning.expert.forecast import constant_velocity_track, lane_tracks
 from planning.expert.hazards import Obstacle, follow_speed_mps, nearest_obstacle
+from planning.expert.lane_change import rear_conflict
 from planning.expert.route_tracker import RouteTracker
 from planning.expert.signals_ahead import SignalMonitor, match_stop_lines
 
@@ -66,6 +67,7 @@ class ExpertDriver:
         self._blocked_s = 0.0  # standing still for a standing crossing vehicle (s)
         self._creep_left_s = 0.0  # deadlock breaking still active (s)
         self._reverse_from: carla.Location | None = None  # backing up from here (deadlock breaking)
+        self._lane_change_wait_s = 0.0  # waiting before a lane change for a gap (s)
 
     # ---- speed limits --------------------------------------------------------------------
     def _curve_speed_mps(self, horizon_m: float) -> float:
@@ -133,6 +135,22 @@ class ExpertDriver:
         return obstacle, follow_speed_mps(obstacle, hl, cfg.stop_gap_m, cfg.follow_time_gap_s,
                                           cfg.comfort_decel_mps2)
 
+    def _lane_change_limit(self, ego: ActorState, actors: list[ActorState], v: float, horizon_m: float,
+                           dt_s: float) -> float | None:
+        """Speed that stops the ego before the next lane-change zone while its target lanes are
+        not free behind it (None: no zone ahead, already inside one, or the gap is free)."""
+        r, cfg = self.route, self.config
+        zone = next((z for z in r.lane_changes if z.s_end_m > r.s_ego), None)
+        if zone is None or zone.s_start_m <= r.s_ego or zone.s_start_m - r.s_ego > horizon_m:
+            self._lane_change_wait_s = 0.0
+            return None
+        if rear_conflict(zone, ego, actors, self._lane_change_wait_s) is None:
+            return None
+        gap = zone.s_start_m - r.s_ego - ego.extent.x
+        if v < STANDING_MPS:
+            self._lane_change_wait_s += dt_s
+        return math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(gap, 0.0))
+
     # ---- one step ------------------------------------------------------------------------
     def step(self) -> carla.VehicleControl:
         """Read the world, decide, and return this frame's control (also fills `labels()`)."""
@@ -158,6 +176,9 @@ class ExpertDriver:
         vehicle, vehicle_speed = self._vehicle_limit(actors, ego, horizon, world.fixed_delta_seconds)
         if vehicle_speed is not None:
             limits["vehicle"] = vehicle_speed
+        gap_limit = self._lane_change_limit(ego, actors, v, horizon, world.fixed_delta_seconds)
+        if gap_limit is not None:
+            limits["lane_change"] = gap_limit
         walker = self._obstacle(actors, ego, horizon, ActorKind.WALKER, cfg.walker_margin_m)
         if walker is not None:
             limits["walker"] = follow_speed_mps(walker, hl, cfg.stop_gap_m, cfg.follow_time_gap_s,
@@ -257,7 +278,7 @@ class ExpertDriver:
             "command": int(command), "next_command": int(next_command),
             "light_hazard": bool(self.signals.light_hazard),
             "stop_sign_hazard": bool(self.signals.stop_sign_hazard and binding("signal")),
-            "vehicle_hazard": binding("vehicle"),
+            "vehicle_hazard": binding("vehicle") or binding("lane_change"),
             "walker_hazard": binding("walker"),
             "junction": bool(r.junction[r.ahead(JUNCTION_LABEL_M)].any()),
             "angle": math.degrees(angle) / 90.0,

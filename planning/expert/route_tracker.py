@@ -13,6 +13,7 @@ from typing import Any
 import carla
 import numpy as np
 
+from planning.expert.lane_change import lane_change_zones
 from planning.road_option import RoadOption
 
 #: How far ahead (route points) the localisation searches for the nearest point each step.
@@ -133,6 +134,8 @@ class RouteTracker:
         self.xy = smooth_lane_changes(planned, self.junction)
         steps = np.linalg.norm(np.diff(self.xy, axis=0), axis=1)
         self.s = np.concatenate([[0.0], np.cumsum(steps)])
+        #: Where the path moves across lanes (the expert checks the target lanes before entering).
+        self.lane_changes = lane_change_zones(planned, self.xy, self.s)
         d = np.diff(self.xy, axis=0)
         heading = np.arctan2(d[:, 1], d[:, 0])
         self.heading = np.concatenate([heading, heading[-1:]])

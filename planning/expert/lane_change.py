@@ -1,0 +1,104 @@
+"""Lane changes on the expert's route: where the path moves across, and whether the gap is free.
+
+Why a rear check: the expert's hazard test looks along its own path ahead, which sees a car in
+the target lane ahead but never one coming from behind in it. On CARLA's multi-lane towns the
+official routes change lanes (often several at once, right after a junction), and the car
+closing in at 15 m/s in the target lane ran into the expert moving across at 5 m/s. So before
+the ego enters a lane-change zone it checks the lanes on that side for vehicles alongside or
+behind that would close the gap within `CLOSING_TIME_S`; if there is one it waits before the
+zone (a speed limit that stops it there), at most `MAX_WAIT_S`, after which only a vehicle
+alongside or within `MIN_REAR_GAP_M` holds it. Units: metres, seconds, m/s, radians; CARLA
+world frame (x forward, y right, yaw clockwise seen from above).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from driving.world import ActorKind, ActorState
+
+#: Vehicles up to this far behind the ego (metres) are checked.
+REAR_LOOK_M = 50.0
+#: A vehicle behind must be at least this far back (bumper to bumper, metres) ...
+MIN_REAR_GAP_M = 4.0
+#: ... and far enough that closing in on the ego takes longer than this (seconds).
+CLOSING_TIME_S = 3.0
+#: Reaction margin (seconds at the other vehicle's speed) added to the rear gap.
+REACTION_S = 0.5
+#: Sideways band (metres) of the target lanes: from this far beside the ego ...
+LATERAL_MIN_M = 1.2
+#: ... to the zone's sideways move plus this.
+LATERAL_MARGIN_M = 2.0
+#: Only vehicles heading within this angle of the ego (radians) share its road direction.
+SAME_DIRECTION_RAD = math.radians(40.0)
+#: After waiting this long (seconds) only a vehicle alongside or very close still holds the ego.
+MAX_WAIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class LaneChangeZone:
+    """A stretch of the expert's path that moves sideways: arc lengths (metres) and the side
+    (+1 right, -1 left) and distance (metres) it moves."""
+
+    s_start_m: float
+    s_end_m: float
+    side: int
+    width_m: float
+
+
+def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> list[LaneChangeZone]:
+    """The zones where `path` (the smoothed route) differs from `planned` or jumps sideways."""
+    moved = np.linalg.norm(path - planned, axis=1) > 1e-6
+    zones: list[LaneChangeZone] = []
+    i, n = 0, len(path)
+    while i < n:
+        if not moved[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and moved[j + 1]:
+            j += 1
+        a, b = max(i - 1, 0), min(j + 1, n - 1)
+        h = path[min(a + 1, n - 1)] - path[a]
+        d = path[b] - path[a]
+        norm = float(np.hypot(*h)) or 1.0
+        lateral = float(h[0] * d[1] - h[1] * d[0]) / norm  # + right of the heading
+        if abs(lateral) > 0.5:
+            zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, abs(lateral)))
+        i = j + 1
+    return zones
+
+
+def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState],
+                  waited_s: float = 0.0) -> ActorState | None:
+    """A vehicle in the target lanes alongside or closing in from behind, or None (gap free)."""
+    loc = ego.transform.location
+    yaw = math.radians(ego.transform.rotation.yaw)
+    hx, hy = math.cos(yaw), math.sin(yaw)
+    v_ego = abs(ego.speed_mps)
+    for other in actors:
+        if other.id == ego.id or other.kind != ActorKind.VEHICLE:
+            continue
+        o = other.transform.location
+        dx, dy = o.x - loc.x, o.y - loc.y
+        along = dx * hx + dy * hy
+        beside = (-dx * hy + dy * hx) * zone.side
+        if not (LATERAL_MIN_M <= beside <= zone.width_m + LATERAL_MARGIN_M and -REAR_LOOK_M <= along):
+            continue
+        diff = math.radians(other.transform.rotation.yaw) - yaw
+        if abs(math.atan2(math.sin(diff), math.cos(diff))) > SAME_DIRECTION_RAD:
+            continue
+        reach = ego.extent.x + other.extent.x
+        if along > reach:  # ahead of the ego: the path check sees it
+            continue
+        if along > -reach:  # alongside
+            return other
+        gap = -along - reach
+        v_other = max(float(other.velocity.x * hx + other.velocity.y * hy), 0.0)
+        needed = MIN_REAR_GAP_M if waited_s >= MAX_WAIT_S else max(
+            MIN_REAR_GAP_M, (v_other - v_ego) * CLOSING_TIME_S + v_other * REACTION_S)
+        if gap < needed:
+            return other
+    return None

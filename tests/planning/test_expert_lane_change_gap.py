@@ -1,0 +1,54 @@
+"""Before moving across lanes the expert waits for a free gap in the target lanes behind it."""
+from __future__ import annotations
+
+import math
+
+import carla
+import numpy as np
+
+from driving.tags import Tag
+from driving.world import ActorKind, ActorState
+from planning.expert.lane_change import MAX_WAIT_S, LaneChangeZone, lane_change_zones, rear_conflict
+from planning.expert.route_tracker import smooth_lane_changes
+
+ZONE_RIGHT = LaneChangeZone(s_start_m=20.0, s_end_m=40.0, side=1, width_m=3.5)
+
+
+def _car(actor_id: int, x: float, y: float, speed: float, yaw_deg: float = 0.0) -> ActorState:
+    yaw = math.radians(yaw_deg)
+    return ActorState(id=actor_id, kind=ActorKind.VEHICLE, type_id="vehicle.car", role_name="npc",
+                      transform=carla.Transform(carla.Location(x, y, 0.0), carla.Rotation(yaw=yaw_deg)),
+                      velocity=carla.Vector3D(speed * math.cos(yaw), speed * math.sin(yaw), 0.0),
+                      angular_velocity_dps=0.0, speed_mps=speed, extent=carla.Vector3D(2.3, 1.0, 0.8),
+                      tag=Tag.VEHICLES)
+
+
+def test_a_fast_car_closing_in_from_behind_in_the_target_lane_holds_the_ego() -> None:
+    ego = _car(1, 0.0, 0.0, 5.0)
+    van = _car(2, -20.0, 3.5, 15.0)  # right lane (y right), 20 m behind, 10 m/s faster
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, van]) is van
+
+
+def test_a_car_alongside_in_the_target_lane_holds_the_ego_even_after_a_long_wait() -> None:
+    ego = _car(1, 0.0, 0.0, 0.0)
+    beside = _car(2, -1.0, 3.5, 0.0)
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, beside], waited_s=MAX_WAIT_S + 1.0) is beside
+
+
+def test_cars_on_the_other_side_ahead_far_behind_or_oncoming_do_not_hold_the_ego() -> None:
+    ego = _car(1, 0.0, 0.0, 8.0)
+    others = [_car(2, -10.0, -3.5, 15.0),  # left lane: the move goes right
+              _car(3, 15.0, 3.5, 8.0),  # ahead in the target lane: the path check's business
+              _car(4, -45.0, 3.5, 9.0),  # far behind and barely faster: the gap is free
+              _car(5, -10.0, 3.5, 10.0, yaw_deg=180.0)]  # oncoming
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, *others]) is None
+
+
+def test_zones_are_found_where_the_smoothed_path_moves_across() -> None:
+    planned = np.array([[float(i), 0.0] for i in range(80)])
+    planned[51:, 1] = 3.5  # a jump one lane to the right (y right in CARLA's frame)
+    path = smooth_lane_changes(planned, np.zeros(80, bool))
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    zones = lane_change_zones(planned, path, s)
+    assert len(zones) == 1 and zones[0].side == 1 and 3.0 < zones[0].width_m < 4.0
+    assert 25.0 < zones[0].s_start_m < 35.0 and 49.0 < zones[0].s_end_m < 53.0
