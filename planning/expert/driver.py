@@ -43,8 +43,23 @@ REVERSE_M = 3.0
 REVERSE_MAX_MPS = 1.5
 REVERSE_THROTTLE = 0.3
 REVERSE_CLEAR_M = 5.0
+#: A vehicle behind the ego heading within ~45 deg of it follows the ego (never an obstacle ahead).
+FOLLOW_COS = math.cos(math.radians(45.0))
 #: Radius (metres) within which a junction on the route counts for the `junction` label.
 JUNCTION_LABEL_M = 0.5
+
+
+def _follows(other: ActorState, ego: ActorState) -> bool:
+    """Whether `other` is behind the ego and heading its way (following or about to overtake).
+
+    Such a vehicle is never an obstacle ahead: its forecast runs through the ego's path ahead,
+    but the ego gets there first. Braking for it made followers run into the expert on CARLA's
+    Town04 (lane changes into target lanes are checked separately, `lane_change`)."""
+    yaw = math.radians(ego.transform.rotation.yaw)
+    d = other.transform.location - ego.transform.location
+    along = d.x * math.cos(yaw) + d.y * math.sin(yaw)
+    diff = math.radians(other.transform.rotation.yaw) - yaw
+    return along < -ego.extent.x and math.cos(diff) > FOLLOW_COS
 
 
 class ExpertDriver:
@@ -85,7 +100,7 @@ class ExpertDriver:
         r, cfg = self.route, self.config
         loc = ego.transform.location
         near = [a for a in actors if a.kind == kind and a.id != self.ego_id
-                and a.transform.location.distance(loc) < cfg.hazard_range_m]
+                and a.transform.location.distance(loc) < cfg.hazard_range_m and not _follows(a, ego)]
         idx = r.ahead(horizon_m)
         d = r.s[idx] - r.s_ego
         keep = d >= 0.0
