@@ -1,11 +1,14 @@
-"""Oriented-box collision tests on the ground plane (separating axes), numba-compiled.
+"""Oriented-box collision tests: yawed rectangles on the ground plane plus a height interval.
 
-Why 2-D boxes: every body in the embedded world stands on flat ground and the props that can be
-hit (buildings, walls, poles, trunks) reach from the ground to above any vehicle, so a yawed
-rectangle per body decides contact exactly as a 3-D test would, at a fraction of the cost.
-Boxes are (centre x, centre y, yaw rad, half length m, half width m). Static props live in a
-uniform grid (broad phase, built once per map); moving bodies are few enough (~100) for an
-all-pairs test with a bounding-circle reject.
+Why 2-D boxes with a vertical interval rather than full 3-D boxes: bodies keep their roll
+near zero and pitch only with the road (a few degrees), so a yawed rectangle in plan view
+and the interval of heights it occupies decide contact as a 3-D test would, at a fraction of
+the cost. The interval is what separates two levels of a road network: a car on a bridge
+(z = 8 m) and a car under it (z = 0) overlap in plan view but never touch.
+Boxes are (centre x, centre y, yaw rad, half length m, half width m[, bottom z m, top z m]);
+without the heights a box spans every height (the flat-ground behaviour). Static props live
+in a uniform grid (broad phase, built once per map); moving bodies are few enough (~100) for
+an all-pairs test with a bounding-circle reject.
 """
 from __future__ import annotations
 
@@ -15,6 +18,8 @@ import numba
 import numpy as np
 
 GRID_CELL_M = 8.0
+#: Heights (metres) of a box that spans every level (no vertical information).
+ALL_HEIGHTS = (-np.inf, np.inf)
 
 
 @numba.njit(cache=True, inline="always")
@@ -47,13 +52,18 @@ def obb_overlap(x1: float, y1: float, yaw1: float, hl1: float, hw1: float,
 
 @dataclass(frozen=True)
 class StaticGrid:
-    """Solid props as box arrays plus a CSR grid: cell k holds items[start[k]:start[k+1]]."""
+    """Solid props as box arrays plus a CSR grid: cell k holds items[start[k]:start[k+1]].
+
+    `z0`, `z1` are each prop's bottom and top heights (metres).
+    """
 
     x: np.ndarray
     y: np.ndarray
     yaw: np.ndarray
     hl: np.ndarray
     hw: np.ndarray
+    z0: np.ndarray
+    z1: np.ndarray
     origin_x: float
     origin_y: float
     nx: int
@@ -63,9 +73,15 @@ class StaticGrid:
 
 
 def build_static_grid(x: np.ndarray, y: np.ndarray, yaw_rad: np.ndarray, hl: np.ndarray,
-                      hw: np.ndarray, bounds: tuple[float, float, float, float]) -> StaticGrid:
-    """Bucket boxes into `GRID_CELL_M` cells over `bounds` (min_x, min_y, max_x, max_y, metres)."""
+                      hw: np.ndarray, bounds: tuple[float, float, float, float],
+                      z0: np.ndarray | None = None, z1: np.ndarray | None = None) -> StaticGrid:
+    """Bucket boxes into `GRID_CELL_M` cells over `bounds` (min_x, min_y, max_x, max_y, metres).
+
+    `z0`, `z1`: bottom and top heights of each box (metres); omitted, boxes span every height.
+    """
     x, y, yaw_rad, hl, hw = (np.ascontiguousarray(a, dtype=np.float64) for a in (x, y, yaw_rad, hl, hw))
+    z0 = np.full(len(x), ALL_HEIGHTS[0]) if z0 is None else np.ascontiguousarray(z0, dtype=np.float64)
+    z1 = np.full(len(x), ALL_HEIGHTS[1]) if z1 is None else np.ascontiguousarray(z1, dtype=np.float64)
     ox, oy = bounds[0] - 20.0, bounds[1] - 20.0
     nx = max(1, int(np.ceil((bounds[2] - ox + 20.0) / GRID_CELL_M)))
     ny = max(1, int(np.ceil((bounds[3] - oy + 20.0) / GRID_CELL_M)))
@@ -86,13 +102,13 @@ def build_static_grid(x: np.ndarray, y: np.ndarray, yaw_rad: np.ndarray, hl: np.
     items = owner_arr[order].astype(np.int64)
     counts = np.bincount(cell_arr, minlength=nx * ny)
     start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return StaticGrid(x, y, yaw_rad, hl, hw, float(ox), float(oy), nx, ny, start, items)
+    return StaticGrid(x, y, yaw_rad, hl, hw, z0, z1, float(ox), float(oy), nx, ny, start, items)
 
 
 @numba.njit(cache=True)
-def _static_hits(bx: float, by: float, byaw: float, bhl: float, bhw: float,
+def _static_hits(bx: float, by: float, byaw: float, bhl: float, bhw: float, bz0: float, bz1: float,
                  sx: np.ndarray, sy: np.ndarray, syaw: np.ndarray, shl: np.ndarray, shw: np.ndarray,
-                 ox: float, oy: float, nx: int, ny: int, start: np.ndarray, items: np.ndarray,
+                 sz0: np.ndarray, sz1: np.ndarray, ox: float, oy: float, nx: int, ny: int, start: np.ndarray, items: np.ndarray,
                  out: np.ndarray) -> int:
     # Writes the indices of props overlapping the box into `out`; returns how many (deduplicated).
     r = bhl + bhw
@@ -111,7 +127,7 @@ def _static_hits(bx: float, by: float, byaw: float, bhl: float, bhw: float,
                     if out[q] == p:
                         seen = True
                         break
-                if seen or n >= out.shape[0]:
+                if seen or n >= out.shape[0] or sz0[p] > bz1 or bz0 > sz1[p]:
                     continue
                 if obb_overlap(bx, by, byaw, bhl, bhw, sx[p], sy[p], syaw[p], shl[p], shw[p]):
                     out[n] = p
@@ -120,10 +136,11 @@ def _static_hits(bx: float, by: float, byaw: float, bhl: float, bhw: float,
 
 
 @numba.njit(cache=True)
-def _box_contacts(bx: float, by: float, byaw: float, bhl: float, bhw: float, skip: int,
-                  x: np.ndarray, y: np.ndarray, yaw: np.ndarray, hl: np.ndarray, hw: np.ndarray,
+def _box_contacts(bx: float, by: float, byaw: float, bhl: float, bhw: float, bz0: float, bz1: float,
+                  skip: int, x: np.ndarray, y: np.ndarray, yaw: np.ndarray, hl: np.ndarray,
+                  hw: np.ndarray, z0: np.ndarray, z1: np.ndarray,
                   sx: np.ndarray, sy: np.ndarray, syaw: np.ndarray, shl: np.ndarray, shw: np.ndarray,
-                  ox: float, oy: float, nx: int, ny: int, start: np.ndarray, items: np.ndarray,
+                  sz0: np.ndarray, sz1: np.ndarray, ox: float, oy: float, nx: int, ny: int, start: np.ndarray, items: np.ndarray,
                   bounds: np.ndarray, first_only: bool) -> tuple[np.ndarray, np.ndarray, bool]:
     outside = bx < bounds[0] or by < bounds[1] or bx > bounds[2] or by > bounds[3]
     bodies = np.empty(x.shape[0], np.int64)
@@ -132,13 +149,15 @@ def _box_contacts(bx: float, by: float, byaw: float, bhl: float, bhw: float, ski
     if outside and first_only:
         return bodies[:0], props[:0], outside
     for j in range(x.shape[0]):
-        if j != skip and obb_overlap(bx, by, byaw, bhl, bhw, x[j], y[j], yaw[j], hl[j], hw[j]):
+        if j == skip or z0[j] > bz1 or bz0 > z1[j]:
+            continue
+        if obb_overlap(bx, by, byaw, bhl, bhw, x[j], y[j], yaw[j], hl[j], hw[j]):
             bodies[nb] = j
             nb += 1
             if first_only:
                 return bodies[:nb], props[:0], outside
-    n_props = _static_hits(bx, by, byaw, bhl, bhw, sx, sy, syaw, shl, shw, ox, oy, nx, ny,
-                           start, items, props)
+    n_props = _static_hits(bx, by, byaw, bhl, bhw, bz0, bz1, sx, sy, syaw, shl, shw, sz0, sz1,
+                           ox, oy, nx, ny, start, items, props)
     return bodies[:nb], props[:n_props], outside
 
 
@@ -154,26 +173,51 @@ class Contacts:
         return bool(len(self.bodies) or len(self.props) or self.out_of_bounds)
 
 
-def box_contacts(box: tuple[float, float, float, float, float], skip: int,
-                 bodies: tuple[np.ndarray, ...], grid: StaticGrid,
-                 bounds: tuple[float, float, float, float], first_only: bool = False) -> Contacts:
-    """Everything `box` (x, y, yaw rad, half length, half width) overlaps, except body `skip`.
+def body_intervals(bodies: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """(x, y, yaw, hl, hw, bottom z, top z) arrays from `Bodies.collision_view()`-like input.
 
-    `bodies` = (x, y, yaw, hl, hw) arrays of the moving bodies; `first_only` stops at the first
-    hit (a cheap yes/no test).
+    Accepts (x, y, yaw, hl, hw) (bodies span every height), (x, y, yaw, hl, hw, z, hh) (base
+    height and half height, metres, as `Bodies` stores them) or a `VerticalBodies` this
+    returned earlier (passed through, so a sweep computes the intervals once).
+    """
+    if isinstance(bodies, VerticalBodies):
+        return bodies
+    x, y, yaw, hl, hw = bodies[:5]
+    if len(bodies) == 5:
+        return VerticalBodies((x, y, yaw, hl, hw, np.full(len(x), ALL_HEIGHTS[0]),
+                               np.full(len(x), ALL_HEIGHTS[1])))
+    z, hh = bodies[5], bodies[6]
+    return VerticalBodies((x, y, yaw, hl, hw, np.ascontiguousarray(z, np.float64),
+                           np.ascontiguousarray(z + 2.0 * hh, np.float64)))
+
+
+class VerticalBodies(tuple):
+    """Body arrays with their height intervals already computed (see `body_intervals`)."""
+
+
+def box_contacts(box: tuple[float, ...], skip: int, bodies: tuple[np.ndarray, ...], grid: StaticGrid,
+                 bounds: tuple[float, float, float, float], first_only: bool = False) -> Contacts:
+    """Everything `box` overlaps, except body `skip`.
+
+    `box` = (x, y, yaw rad, half length, half width[, bottom z, top z]) in metres; without the
+    heights it spans every height. `bodies` as `body_intervals` accepts; `first_only` stops at
+    the first hit (a cheap yes/no test). Two boxes touch only where both their plan-view
+    rectangles and their height intervals overlap.
     """
     g = grid
+    z0, z1 = (float(box[5]), float(box[6])) if len(box) == 7 else ALL_HEIGHTS
     b, p, out = _box_contacts(float(box[0]), float(box[1]), float(box[2]), float(box[3]),
-                              float(box[4]), skip, *bodies, g.x, g.y, g.yaw, g.hl, g.hw, g.origin_x,
-                              g.origin_y, g.nx, g.ny, g.start, g.items,
-                              np.asarray(bounds, np.float64), first_only)
+                              float(box[4]), z0, z1, skip, *body_intervals(bodies), g.x, g.y, g.yaw,
+                              g.hl, g.hw, g.z0, g.z1, g.origin_x, g.origin_y, g.nx, g.ny, g.start,
+                              g.items, np.asarray(bounds, np.float64), first_only)
     return Contacts(b, p, bool(out))
 
 
 def first_free_fraction(x0: float, y0: float, yaw0: float, x1: float, y1: float, yaw1: float,
                         hl: float, hw: float, skip: int, bodies: tuple[np.ndarray, ...],
                         grid: StaticGrid, bounds: tuple[float, float, float, float],
-                        step_m: float = 0.1) -> tuple[float, Contacts | None]:
+                        step_m: float = 0.1,
+                        heights: tuple[float, float] = ALL_HEIGHTS) -> tuple[float, Contacts | None]:
     """How far along the move (x0,y0,yaw0) -> (x1,y1,yaw1) the box gets, and what stops it.
 
     Returns (f, contacts): f = 1.0 and None when the whole move is free; otherwise the largest
@@ -181,9 +225,14 @@ def first_free_fraction(x0: float, y0: float, yaw0: float, x1: float, y1: float,
     most `step_m` metres, so a thin pole cannot be jumped over at any speed (no tunnelling).
     A box that already overlaps something may move only if it separates from all of it (so two
     bodies never sink further into each other, yet a car can back away from a wall).
+    `heights` = (bottom, top) metres the box occupies during the whole move (the union of its
+    start and end intervals on a slope).
     """
+    bodies = body_intervals(bodies)
+    z0, z1 = heights
+
     def hits(pose: tuple[float, ...], first_only: bool) -> Contacts:
-        return box_contacts(pose, skip, bodies, grid, bounds, first_only)
+        return box_contacts((*pose, z0, z1), skip, bodies, grid, bounds, first_only)
 
     dist = float(np.hypot(x1 - x0, y1 - y0))
     dyaw = (yaw1 - yaw0 + np.pi) % (2 * np.pi) - np.pi

@@ -7,6 +7,11 @@ manually driven vehicles with swept collisions (`manual_vehicles`), lane/off-roa
 (`events`), then traffic lights (`traffic_lights`, a function of game time). Everything random
 draws from generators seeded by the map seed, so a seed reproduces a run bit for bit.
 
+Heights: every body's z is the surface under it (manual vehicles: the lane nearest in 3-D,
+`vehicle_dynamics.RoadSurface`; NPCs: their lane's z from the lane graph; walkers: their
+sidewalk path) and vehicles pitch with the road, so bridges and the roads under them are two
+levels that never touch (collisions, lane checks and sensors all use z).
+
 Conventions: `apply_control` on an autopilot vehicle is stored but ignored (its driver
 drives, as with CARLA's traffic manager). Collision, lane-invasion and off-road events are
 produced for vehicles not on autopilot (those an agent or scenario drives), as CARLA produces
@@ -24,11 +29,14 @@ from driving.errors import InputError, WorldError
 from driving.sim import blueprints
 from driving.sim.collisions import box_contacts, build_static_grid
 from driving.sim.events import LaneEventTracker
+from driving.sim.lane_chains import join_lane_sections
 from driving.sim.lane_graph import build_lane_graph
+from driving.sim.layout_surfaces import SIDEWALK_HEIGHT_M
 from driving.sim.manual_vehicles import ManualVehicles
 from driving.sim.pedestrians import Pedestrians
 from driving.sim.traffic import IdmParams, TrafficDrivers
 from driving.sim.traffic_lights import LightTiming, TrafficLightCycler
+from driving.sim.vehicle_dynamics import RoadSurface, lane_pitch, slope_along
 from driving.sim.world_bodies import ActorRecord, Bodies, actor_state
 from driving.sim.world_config import EmbeddedWorldConfig
 from driving.sim.world_setup import (
@@ -51,8 +59,6 @@ from driving.world_checks import check_control, check_seed, check_transform
 
 #: Props whose bottom is above this height (metres) cannot touch a vehicle (lamp heads, crowns).
 PROP_REACH_M = 2.0
-
-
 class EmbeddedWorld(World):
     """Deterministic CPU world: `EmbeddedWorld().load_map("town_grid", seed=0)` then spawn and tick."""
 
@@ -79,12 +85,14 @@ class EmbeddedWorld(World):
         self.layout = build_layout(carla_map, self.loaded_map.name, int(seed), self.signals)
         self._seed = int(seed)
         self._rng = np.random.default_rng([self._seed, 1])
-        self.graph = build_lane_graph(carla_map, max_lateral_accel_mps2=cfg.npc_max_lateral_accel_mps2)
+        self.graph = join_lane_sections(build_lane_graph(carla_map,
+                                                         max_lateral_accel_mps2=cfg.npc_max_lateral_accel_mps2))
         self._props = [o for o in self.layout.solid_objects() if o.center[2] - o.half_extent[2] < PROP_REACH_M]
         arr = np.array([[o.center[0], o.center[1], math.radians(o.yaw_deg), o.half_extent[0],
-                         o.half_extent[1]] for o in self._props]).reshape(-1, 5)
+                         o.half_extent[1], o.center[2] - o.half_extent[2], o.center[2] + o.half_extent[2]]
+                        for o in self._props]).reshape(-1, 7)
         self._bounds = tuple(float(v) for v in self.layout.bounds)
-        self._grid = build_static_grid(*arr.T, self._bounds)
+        self._grid = build_static_grid(*arr[:, :5].T, self._bounds, z0=arr[:, 5], z1=arr[:, 6])
         self._bodies = Bodies()
         self._actors: dict[int, ActorRecord] = {}
         self._by_row: dict[int, ActorRecord] = {}
@@ -101,8 +109,10 @@ class EmbeddedWorld(World):
         self._traffic: TrafficDrivers = traffic_drivers_for(self.graph, stops, limits, idm,
                                                             np.random.default_rng([self._seed, 2]))
         self._walkers = Pedestrians(self.layout.sidewalk_paths, self.layout.crosswalks,
-                                    np.random.default_rng([self._seed, 3]), cfg.walker_cross_probability)
-        self._manual = ManualVehicles(self._bodies, self._grid, self._props, self._bounds)
+                                    np.random.default_rng([self._seed, 3]), cfg.walker_cross_probability,
+                                    self.layout.sidewalk_path_z)
+        self._manual = ManualVehicles(self._bodies, self._grid, self._props, self._bounds,
+                                      RoadSurface(carla_map))
         self._lights = TrafficLightCycler(list(self.signals.traffic_lights), self._seed,
                                           LightTiming(cfg.green_s, cfg.yellow_s, cfg.all_red_s))
         self._lane_events = LaneEventTracker(carla_map, self.layout.drivable)
@@ -135,8 +145,9 @@ class EmbeddedWorld(World):
         self._by_row[row] = record
         return record
 
-    def _occupied(self, x: float, y: float, yaw: float, hl: float, hw: float) -> str | None:
-        hit = box_contacts((x, y, yaw, hl, hw), -1, self._bodies.collision_view(), self._grid,
+    def _occupied(self, x: float, y: float, yaw: float, hl: float, hw: float, z: float,
+                  hh: float) -> str | None:
+        hit = box_contacts((x, y, yaw, hl, hw, z, z + 2.0 * hh), -1, self._bodies.collision_view(), self._grid,
                            self._bounds, first_only=True)
         if len(hit.bodies):
             return f"actor {self._by_row[int(hit.bodies[0])].id}"
@@ -156,20 +167,21 @@ class EmbeddedWorld(World):
             raise WorldError(f"spawn_vehicle: ({loc.x:.2f}, {loc.y:.2f}) is not on a driving lane")
         yaw = math.radians(transform.rotation.yaw)
         x, y = loc.x, loc.y
+        z = wp.transform.location.z
         planned = None
         if autopilot:
             seg, s = self.graph.locate(wp, x, y)
-            px, py, pyaw, _ = self.graph.pose(np.array([seg]), np.array([s]))
-            x, y, yaw = float(px[0]), float(py[0]), float(pyaw[0])
+            px, py, pyaw, pz = self.graph.pose(np.array([seg]), np.array([s]))
+            x, y, yaw, z = float(px[0]), float(py[0]), float(pyaw[0]), float(pz[0])
             planned = route_segments(self.graph, self.loaded_map.carla_map, seg, route or [])
         hl, hw, hh = vt.extent_m
-        blocker = self._occupied(x, y, yaw, hl, hw)
+        blocker = self._occupied(x, y, yaw, hl, hw, z, hh)
         if blocker is not None:
             raise WorldError(f"spawn_vehicle: spot ({x:.2f}, {y:.2f}) overlaps {blocker}")
         color = blueprints.pick_color(self._rng)
         rec = self._new_actor(
             ActorKind.VEHICLE, vt.type_id if type_id in blueprints.VEHICLE_TYPES else type_id, role_name,
-            color, autopilot, x=x, y=y, z=wp.transform.location.z, yaw=yaw, hl=hl, hw=hw, hh=hh,
+            color, autopilot, x=x, y=y, z=z, yaw=yaw, pitch=slope_along(wp, yaw), hl=hl, hw=hw, hh=hh,
             mass=vt.mass_kg, vehicle=True, npc=autopilot, wheelbase=vt.wheelbase_m,
             max_steer=math.radians(vt.max_steer_deg), steer_rate=math.radians(vt.steer_rate_dps),
             max_accel=vt.max_accel_mps2, max_brake=vt.max_brake_mps2, top_speed=vt.top_speed_mps,
@@ -189,17 +201,17 @@ class EmbeddedWorld(World):
         loc = transform.location
         hl, hw, hh = wt.extent_m
         yaw = math.radians(transform.rotation.yaw)
-        blocker = self._occupied(loc.x, loc.y, yaw, hl, hw)
+        blocker = self._occupied(loc.x, loc.y, yaw, hl, hw, loc.z, hh)
         if blocker is not None:
             raise WorldError(f"spawn_walker: spot ({loc.x:.2f}, {loc.y:.2f}) overlaps {blocker}")
         cfg = self.config
         speed = float(self._rng.uniform(cfg.walker_speed_min_mps, cfg.walker_speed_max_mps))
         rec = self._new_actor(ActorKind.WALKER, type_id, role_name, (200, 160, 120), autopilot,
                               x=loc.x, y=loc.y, z=loc.z, yaw=yaw, hl=hl, hw=hw, hh=hh, mass=wt.mass_kg)
-        self._walkers.add(rec.row, loc.x, loc.y, speed, autopilot)
+        self._walkers.add(rec.row, loc.x, loc.y, speed, autopilot, loc.z)
         on_path = self._walkers.position(rec.row)
         if on_path is not None:  # an autopilot walker stands on its path from the first frame
-            self._bodies.set(rec.row, x=on_path[0], y=on_path[1])
+            self._bodies.set(rec.row, x=on_path[0], y=on_path[1], z=loc.z if on_path[2] is None else on_path[2])
         return rec.id
 
     def spawn_traffic(self, n_vehicles: int, n_walkers: int, seed: int = 0) -> list[int]:
@@ -218,13 +230,17 @@ class EmbeddedWorld(World):
                 ids.append(self.spawn_vehicle(points[int(k)], blueprints.pick_traffic_type(rng), "npc", True))
             except WorldError:
                 continue
-        walker_pts = np.concatenate(self.layout.sidewalk_paths) if self.layout.sidewalk_paths else np.zeros((0, 2))
+        paths, heights = self.layout.sidewalk_paths, self.layout.sidewalk_path_z
+        walker_pts = np.concatenate(paths) if paths else np.zeros((0, 2))
+        walker_z = (np.concatenate(heights) if heights and len(heights) == len(paths)
+                    else np.full(len(walker_pts), SIDEWALK_HEIGHT_M))
         placed, attempts = 0, 0
         while placed < n_walkers and attempts < 20 * max(n_walkers, 1) and len(walker_pts):
             attempts += 1
-            x, y = walker_pts[int(rng.integers(len(walker_pts)))]
+            k = int(rng.integers(len(walker_pts)))
+            x, y, z = walker_pts[k, 0], walker_pts[k, 1], walker_z[k]
             try:
-                ids.append(self.spawn_walker(carla.Transform(carla.Location(float(x), float(y), 0.15))))
+                ids.append(self.spawn_walker(carla.Transform(carla.Location(float(x), float(y), float(z)))))
                 placed += 1
             except WorldError:
                 continue
@@ -296,8 +312,10 @@ class EmbeddedWorld(World):
         t = self._traffic
         if len(t):
             old_yaw = b.yaw[t.rows]
+            old_x, old_y, old_z = b.x[t.rows], b.y[t.rows], b.z[t.rows]
             t.step(b.kernel_view(), self._lights.states, dt)
             x, y, yaw, z = t.poses()
+            b.pitch[t.rows] = lane_pitch(x - old_x, y - old_y, z - old_z, b.pitch[t.rows])
             b.x[t.rows], b.y[t.rows], b.yaw[t.rows], b.z[t.rows] = x, y, yaw, z
             b.speed[t.rows], b.vx[t.rows], b.vy[t.rows] = t.v, t.v * np.cos(yaw), t.v * np.sin(yaw)
             b.yaw_rate[t.rows] = ((yaw - old_yaw + np.pi) % (2 * np.pi) - np.pi) / dt
@@ -306,6 +324,7 @@ class EmbeddedWorld(World):
             veh = b.vehicle & b.active
             nx, ny, nyaw, vx, vy = w.step(b.x[w.rows], b.y[w.rows], np.stack([b.x[veh], b.y[veh]], 1),
                                           np.abs(b.speed[veh]), dt)
+            b.z[w.rows] = w.heights(b.z[w.rows])
             moving = (vx != 0.0) | (vy != 0.0)
             b.yaw[w.rows] = np.where(moving, nyaw, b.yaw[w.rows])
             b.x[w.rows], b.y[w.rows], b.vx[w.rows], b.vy[w.rows] = nx, ny, vx, vy

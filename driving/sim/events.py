@@ -9,6 +9,12 @@ through junctions) crosses nothing.
 Off-road: the box centre left the drivable area (`Layout.drivable`, driving lanes and
 junctions). One `OffRoadEvent` is emitted when the centre leaves, not every tick while outside
 (the criteria measure the distance driven off-road from the actor states).
+
+Heights: every lookup is made at the actor's height (`z`, its base, the road under it), and
+`carla.Map.get_waypoint` measures distance in 3-D, so where roads overlap (a bridge over a
+road) the lanes found are those of the actor's level. The plan-view drivable area holds both
+levels, so a centre inside it is also checked against the driving lane at its height
+(`LEVEL_TOLERANCE_M`): a car on the ground under a deck is not on the deck's road.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ import shapely
 from driving.world import LaneInvasionEvent, OffRoadEvent
 
 MAX_LANES_APART = 8
+#: A driving lane counts as under an actor when its surface is within this height (metres).
+LEVEL_TOLERANCE_M = 2.0
 
 
 def _key(wp: carla.Waypoint | None) -> tuple[int, int, int] | None:
@@ -71,11 +79,16 @@ class LaneEventTracker:
                                       lane_type=carla.LaneType.Any) for cx, cy in corners]
 
     def _is_off_road(self, x: float, y: float, z: float) -> bool:
-        if self.drivable is not None:
-            return not bool(shapely.intersects_xy(self.drivable, x, y))
-        wp = self.map.get_waypoint(carla.Location(x, y, z), project_to_road=False,
+        if self.drivable is not None and not shapely.intersects_xy(self.drivable, x, y):
+            return True
+        if self.drivable is None:
+            wp = self.map.get_waypoint(carla.Location(x, y, z), project_to_road=False,
+                                       lane_type=carla.LaneType.Driving)
+            return wp is None or abs(wp.transform.location.z - z) > LEVEL_TOLERANCE_M
+        # inside the plan-view area: off-road only when the lane nearest in 3-D is on another level
+        wp = self.map.get_waypoint(carla.Location(x, y, z), project_to_road=True,
                                    lane_type=carla.LaneType.Driving)
-        return wp is None
+        return wp is not None and abs(wp.transform.location.z - z) > LEVEL_TOLERANCE_M
 
     def update(self, frame: int, actor_id: int, x: float, y: float, z: float, yaw_rad: float,
                hl: float, hw: float) -> list[LaneInvasionEvent | OffRoadEvent]:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import carla
 import numpy as np
 
+from driving.sim.layout_lanes import map_lanes
+
 Key = tuple[int, int, int]  # (road id, section id, lane id)
 MAX_SUCCESSORS = 8
 
@@ -90,40 +92,64 @@ def pose_on(pts: np.ndarray, yaw: np.ndarray, z: np.ndarray, cum: np.ndarray, of
     return x, y, yaw[p0] + f * dyaw, z[p0] + f * (z[p0 + 1] - z[p0])
 
 
-def _sample_lane(wp: carla.Waypoint, ds_m: float) -> list[carla.Waypoint]:
+def _sample_lane(wp: carla.Waypoint, ds_m: float, road_length_m: float) -> list[carla.Waypoint]:
     """Points after `wp` up to the end of its own lane section, plus the first point beyond it.
 
     `next_until_lane_end` runs on across the lane sections of one road, so on a road with several
     sections (CARLA's Town connectors have zero-length ones) every section's segment would span
     the rest of the road and an NPC would drive the same stretch twice, jumping back at each
     section change. Cut at the first point of another section; that point ends the segment, so
-    consecutive segments join without a gap.
+    consecutive segments join without a gap. Stepping uses `next()` only: carla's
+    `next_until_lane_end` dereferences an empty list when a lane has no successor (a broken link
+    in a user map) and kills the process. On the last section the final point lies just before
+    the road end (`road_length_m`), as `next_until_lane_end` puts it.
     """
-    # carla raises "distance > 0.0" for lanes shorter than the step: retry finer, else give up.
-    for step in (ds_m, ds_m / 4.0, ds_m / 16.0):
-        try:
-            chain = list(wp.next_until_lane_end(step))
-        except RuntimeError:
-            continue
-        key = lane_key(wp)
-        for i, w in enumerate(chain):
-            if lane_key(w) != key:
-                last = chain[i - 1] if i > 0 else wp
-                return chain[:i] + _first_beyond(last, key, step / 16.0, w)
-        return chain
-    return []
+    key = lane_key(wp)
+    out: list[carla.Waypoint] = []
+    cur = wp
+    for _ in range(int(min(road_length_m, 1e5) / ds_m) + 8):
+        ahead = cur.next(ds_m)
+        if len(ahead) != 1 or ahead[0].road_id != wp.road_id:
+            break
+        if lane_key(ahead[0]) != key:
+            return out + [_first_beyond(cur, key, ds_m / 16.0, ahead[0])]
+        cur = ahead[0]
+        out.append(cur)
+    remaining = (road_length_m - cur.s if cur.lane_id < 0 else cur.s) - 1e-6
+    if 1e-4 < remaining < math.inf:
+        last = [w for w in cur.next(remaining) if w.road_id == wp.road_id][:1]
+        if last and lane_key(last[0]) != key:  # the road's last section starts within this step
+            last = [_first_beyond(cur, key, ds_m / 16.0, last[0])]
+        out.extend(last)
+    return out
 
 
-def _first_beyond(last: carla.Waypoint, key: Key, fine_m: float, coarse: carla.Waypoint) -> list[carla.Waypoint]:
+def _first_beyond(last: carla.Waypoint, key: Key, fine_m: float, coarse: carla.Waypoint) -> carla.Waypoint:
     """The first point past `last` (within `fine_m`) that is no longer on lane section `key`,
     so a section ends within a few centimetres of where the next one starts."""
-    try:
-        for w in last.next_until_lane_end(fine_m):
-            if lane_key(w) != key:
-                return [w]
-    except RuntimeError:
-        pass
-    return [coarse]
+    cur = last
+    for _ in range(40):
+        ahead = cur.next(fine_m)
+        if len(ahead) != 1 or ahead[0].road_id != last.road_id:
+            break
+        if lane_key(ahead[0]) != key:
+            return ahead[0]
+        cur = ahead[0]
+    return coarse
+
+
+def _finite(wp: carla.Waypoint) -> bool:
+    """carla 0.9.16 gives NaN positions inside constant-curvature spirals; such samples are dropped."""
+    loc = wp.transform.location
+    return math.isfinite(loc.x) and math.isfinite(loc.y) and math.isfinite(loc.z)
+
+
+def _road_lengths(carla_map: carla.Map) -> dict[int, float]:
+    """Road id -> length (metres), from the map's OpenDRIVE (carla does not expose it)."""
+    lengths: dict[int, float] = {}
+    for lane in map_lanes(carla_map):
+        lengths[lane.road_id] = max(lengths.get(lane.road_id, 0.0), lane.s1_m)
+    return lengths
 
 
 def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_mps2: float = 2.5
@@ -139,21 +165,23 @@ def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_
         if lane_key(b) not in links[lane_key(a)]:
             links[lane_key(a)].append(lane_key(b))
     keys = sorted(entries)
+    road_length = _road_lengths(carla_map)
     index = {k: i for i, k in enumerate(keys)}
     pts, yaws, zs, cums, offs, ns, lengths, junctions, widths, caps = [], [], [], [], [], [], [], [], [], []
     total = 0
     for key in keys:
         wp = entries[key]
-        chain = [wp] + _sample_lane(wp, ds_m)
+        chain = [w for w in [wp] + _sample_lane(wp, ds_m, road_length.get(wp.road_id, math.inf)) if _finite(w)]
+        chain = chain or [wp]
         xy = np.array([[w.transform.location.x, w.transform.location.y] for w in chain])
         keep = np.concatenate([[True], np.hypot(*np.diff(xy, axis=0).T) > 1e-3])
         chain = [w for w, k in zip(chain, keep) if k]
-        xy = xy[keep]
+        xy = np.nan_to_num(xy[keep])
         if len(xy) < 2:  # a degenerate lane: give it a 1 cm stub so arrays stay well formed
-            yaw0 = math.radians(wp.transform.rotation.yaw)
+            yaw0 = np.nan_to_num(math.radians(wp.transform.rotation.yaw))
             xy = np.vstack([xy[:1], xy[:1] + [0.01 * math.cos(yaw0), 0.01 * math.sin(yaw0)]])
             chain = [chain[0], chain[0]]
-        yaw = np.unwrap(np.radians([w.transform.rotation.yaw for w in chain]))
+        yaw = np.unwrap(np.nan_to_num(np.radians([w.transform.rotation.yaw for w in chain])))
         step = np.hypot(*np.diff(xy, axis=0).T)
         cum = np.concatenate([[0.0], np.cumsum(step)])
         curvature = np.abs(np.diff(yaw)) / np.maximum(step, 1e-6)
@@ -161,7 +189,7 @@ def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_
         caps.append(math.sqrt(max_lateral_accel_mps2 / kmax) if kmax > 1e-4 else math.inf)
         pts.append(xy)
         yaws.append(yaw)
-        zs.append([w.transform.location.z for w in chain])
+        zs.append(np.nan_to_num([w.transform.location.z for w in chain]))
         cums.append(cum)
         offs.append(total)
         ns.append(len(xy))

@@ -18,6 +18,7 @@ from driving.errors import InputError
 from driving.sim.layout_lanes import map_lanes
 from driving.sim.layout_props import place_props
 from driving.sim.layout_surfaces import build_surfaces
+from driving.sim.maps import MAX_EXTENT_M
 from driving.sim.scene import Layout, Surface
 from driving.sim.signals import SignalSet
 from driving.tags import Tag
@@ -75,10 +76,14 @@ def _build(carla_map: carla.Map, map_name: str, seed: int, signals: SignalSet) -
     if ground.drivable.is_empty:
         raise InputError(f"map {map_name!r}: its driving lanes have no usable geometry (no finite waypoints)")
     min_x, min_y, max_x, max_y = ground.paved.bounds
+    if max(max_x - min_x, max_y - min_y) > MAX_EXTENT_M:  # props and grids scale with the extent
+        raise InputError(f"map {map_name!r}: its paved area spans {max(max_x - min_x, max_y - min_y) / 1000:.0f} km;"
+                         f" expected at most {MAX_EXTENT_M / 1000:.0f} km (a lane width or offset out of range?)")
     bounds = (min_x - TERRAIN_MARGIN_M, min_y - TERRAIN_MARGIN_M,
               max_x + TERRAIN_MARGIN_M, max_y + TERRAIN_MARGIN_M)
     terrain = Surface("terrain", Tag.TERRAIN, shapely.box(*bounds), -0.01, TERRAIN_RGB)
     objects = place_props(ground.paved, signals, seed)
     return Layout(map_name=map_name, seed=seed, surfaces=[terrain, *ground.surfaces], objects=objects,
                   drivable=ground.drivable, sidewalk=ground.sidewalk,
-                  sidewalk_paths=ground.sidewalk_paths, crosswalks=ground.crosswalks, bounds=bounds)
+                  sidewalk_paths=ground.sidewalk_paths, sidewalk_path_z=ground.sidewalk_path_z,
+                  crosswalks=ground.crosswalks, bounds=bounds)

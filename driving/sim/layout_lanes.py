@@ -80,11 +80,23 @@ def map_lanes(carla_map: carla.Map) -> tuple[LaneRef, ...]:
     return tuple(lanes)
 
 
+def xodr_waypoint(carla_map: carla.Map, road_id: int, lane_id: int, s_m: float) -> carla.Waypoint | None:
+    """`get_waypoint_xodr`, or None where carla does not know the lane there.
+
+    carla raises IndexError ("map::at") instead of returning None for a lane id that a road's
+    lane section lacks, which a broken user map can produce.
+    """
+    try:
+        return carla_map.get_waypoint_xodr(road_id, lane_id, s_m)
+    except (IndexError, RuntimeError):
+        return None
+
+
 def sample_lane(carla_map: carla.Map, lane: LaneRef, step_m: float) -> list[carla.Waypoint]:
     """Waypoints along the lane every <= `step_m` metres, in increasing s (both ends included)."""
     n = max(2, math.ceil(lane.length_m / step_m) + 1)
     s_values = np.linspace(lane.s0_m + _S_EPS_M, lane.s1_m - _S_EPS_M, n)
-    wps = [carla_map.get_waypoint_xodr(lane.road_id, lane.lane_id, float(s)) for s in s_values]
+    wps = [xodr_waypoint(carla_map, lane.road_id, lane.lane_id, float(s)) for s in s_values]
     return [w for w in wps if w is not None and _finite(w)]
 
 
@@ -102,7 +114,7 @@ def lane_point(carla_map: carla.Map, lane: LaneRef, from_end_m: float) -> carla.
     back = min(max(from_end_m, 0.0), lane.length_m)
     s = lane.s1_m - back if lane.lane_id < 0 else lane.s0_m + back
     s = min(max(s, lane.s0_m + _S_EPS_M), lane.s1_m - _S_EPS_M)
-    return carla_map.get_waypoint_xodr(lane.road_id, lane.lane_id, s)
+    return xodr_waypoint(carla_map, lane.road_id, lane.lane_id, s)
 
 
 def lane_start_point(carla_map: carla.Map, lane: LaneRef, from_start_m: float) -> carla.Waypoint | None:
@@ -126,6 +138,44 @@ def left_junction(carla_map: carla.Map, lane: LaneRef) -> int | None:
         return None
     ids = sorted({p.junction_id for p in start.previous(1.0) if p.is_junction})
     return ids[0] if ids else None
+
+
+def junction_paths(carla_map: carla.Map, lane: LaneRef, step_m: float = 1.0, max_length_m: float = 300.0
+                   ) -> list[tuple[int | None, np.ndarray]]:
+    """Paths through the junction this lane enters: (exit road id or None, N x 3 points, metres).
+
+    One per connector branch, from the lane's end to the first point past the junction; `carla`
+    lists connectors per lane section, so following `next()` is the only way to see a movement
+    whole (where it comes from, where it goes, what it crosses).
+    """
+    end = lane_point(carla_map, lane, 0.0)
+    if end is None:
+        return []
+    out = []
+    for first in end.next(step_m):
+        if not first.is_junction:
+            continue
+        pts = [_xyz(end), _xyz(first)]
+        wp, exit_road = first, None
+        for _ in range(int(max_length_m / step_m)):
+            ahead = wp.next(step_m)
+            if not ahead:
+                break
+            wp = ahead[0]
+            pts.append(_xyz(wp))
+            if not wp.is_junction:
+                exit_road = wp.road_id
+                break
+        xyz = np.array(pts)
+        xyz = xyz[np.isfinite(xyz).all(axis=1)]  # carla 0.9.16 gives NaN inside constant-curvature spirals
+        if len(xyz) >= 2:
+            out.append((exit_road, xyz))
+    return out
+
+
+def _xyz(wp: carla.Waypoint) -> tuple[float, float, float]:
+    loc = wp.transform.location
+    return loc.x, loc.y, loc.z
 
 
 def waypoint_arrays(wps: list[carla.Waypoint]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -4,6 +4,13 @@ Every polygon comes from waypoints sampled every `STEP_M` along each lane (centr
 width along the waypoint's right vector), so any OpenDRIVE map works, curves and lane-width
 changes included. Maps without sidewalk lanes get a `SIDEWALK_BAND_M` band around the whole
 driving area, so pedestrians always have somewhere to walk.
+
+Elevation: a lane whose waypoints leave z = 0 (ramps, bridges, hills) gives its surfaces a
+`profile` (its sampled centre line with z), so the renderer draws them at their real height;
+flat maps produce exactly the flat surfaces they always did. Where lanes overlap in plan view
+at different heights (a bridge over a road), a sidewalk is trimmed only by the carriageways
+at its own level (`LEVEL_GAP_M`), so neither the deck's sidewalk nor the one below loses the
+piece under or over the other road.
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ from driving.sim.layout_lanes import (
     sample_lane,
     waypoint_arrays,
 )
-from driving.sim.scene import Surface
+from driving.sim.scene import Surface, surface_heights
 from driving.sim.signals import CROSSWALK_FAR_M, CROSSWALK_NEAR_M, SignalSet
 from driving.tags import Tag
 
@@ -43,6 +50,8 @@ ZEBRA_STRIPE_M = 0.5
 ZEBRA_GAP_M = 0.5
 CROSSWALK_OVERLAP_M = 0.5  # crosswalk areas reach this far past the carriageway onto the kerb
 MIN_CROSSWALK_ROAD_M = 12.0  # no crosswalk on a road shorter than this (metres)
+ELEVATED_M = 0.01  # a lane whose centre leaves z = 0 by more than this carries a height profile
+LEVEL_GAP_M = 2.0  # surfaces further apart than this vertically are on different levels
 
 ROAD_RGB = (62, 62, 66)
 JUNCTION_RGB = (66, 66, 70)
@@ -72,6 +81,7 @@ class GroundSurfaces:
     sidewalk: shapely.Geometry = field(default_factory=shapely.Polygon)
     paved: shapely.Geometry = field(default_factory=shapely.Polygon)
     sidewalk_paths: list[np.ndarray] = field(default_factory=list)
+    sidewalk_path_z: list[np.ndarray] = field(default_factory=list)
     crosswalks: list[shapely.Polygon] = field(default_factory=list)
 
 
@@ -120,7 +130,7 @@ def _draws_left(wp: carla.Waypoint) -> bool:
 
 
 def _lane_markings(wps: list[carla.Waypoint], centres: np.ndarray, rights: np.ndarray,
-                   widths: np.ndarray) -> list[Surface]:
+                   widths: np.ndarray, profile: np.ndarray | None = None) -> list[Surface]:
     out: list[Surface] = []
     sides = ["right"] + (["left"] if _draws_left(wps[len(wps) // 2]) else [])
     for side in sides:
@@ -136,7 +146,7 @@ def _lane_markings(wps: list[carla.Waypoint], centres: np.ndarray, rights: np.nd
                 line = shapely.LineString(edge[i0:i1 + 1] + rights[i0:i1 + 1] * off)
                 pieces = _dashes(line) if kind == "broken" else [line]
                 for poly in shapely.buffer(pieces, MARKING_WIDTH_M / 2, cap_style="flat"):
-                    out.extend(Surface("lane_marking", Tag.ROAD_LINE, p, MARKING_HEIGHT_M, rgb)
+                    out.extend(Surface("lane_marking", Tag.ROAD_LINE, p, MARKING_HEIGHT_M, rgb, profile)
                                for p in _polygons(poly, 0.01))
     return out
 
@@ -194,11 +204,12 @@ def _crosswalks(carla_map: carla.Map, lanes: tuple[LaneRef, ...]) -> tuple[list[
         lo, hi = min(spans), max(spans)
         areas.append(_rect(origin, toward, across, -CROSSWALK_FAR_M, -CROSSWALK_NEAR_M,
                            lo - CROSSWALK_OVERLAP_M, hi + CROSSWALK_OVERLAP_M))
+        level = _point_profile(ref)
         c = lo + ZEBRA_GAP_M / 2
         while c + ZEBRA_STRIPE_M <= hi:
             stripes.append(Surface("crosswalk", Tag.ROAD_LINE,
                                    _rect(origin, toward, across, -CROSSWALK_FAR_M, -CROSSWALK_NEAR_M,
-                                         c, c + ZEBRA_STRIPE_M), MARKING_HEIGHT_M, WHITE_RGB))
+                                         c, c + ZEBRA_STRIPE_M), MARKING_HEIGHT_M, WHITE_RGB, level))
             c += ZEBRA_STRIPE_M + ZEBRA_GAP_M
     return areas, stripes
 
@@ -213,8 +224,57 @@ def _stop_lines(signals: SignalSet) -> list[Surface]:
         origin = np.array([w.transform.location.x, w.transform.location.y])
         poly = _rect(origin, fwd, np.array([-fwd[1], fwd[0]]), 0.0, STOP_LINE_DEPTH_M,
                      -w.lane_width / 2 + 0.1, w.lane_width / 2 - 0.1)
-        out.append(Surface("lane_marking", Tag.ROAD_LINE, poly, MARKING_HEIGHT_M, WHITE_RGB))
+        out.append(Surface("lane_marking", Tag.ROAD_LINE, poly, MARKING_HEIGHT_M, WHITE_RGB, _point_profile(w)))
     return out
+
+
+def _point_profile(wp: carla.Waypoint) -> np.ndarray | None:
+    """A one-point profile at the waypoint's height (None at ground level: a flat surface)."""
+    loc = wp.transform.location
+    return None if abs(loc.z) <= ELEVATED_M else np.array([[loc.x, loc.y, loc.z]])
+
+
+def _lane_profile(centres: np.ndarray, wps: list[carla.Waypoint]) -> np.ndarray | None:
+    """The lane's centre line with heights (N x 3), or None when it lies at z = 0."""
+    z = np.array([w.transform.location.z for w in wps])
+    return None if float(np.abs(z).max()) <= ELEVATED_M else np.c_[centres, z]
+
+
+def _joined_profile(points: list[np.ndarray]) -> np.ndarray | None:
+    """The centre lines of a junction's lanes as one profile, or None when all lie at z = 0."""
+    joined = np.concatenate(points)
+    return joined if float(np.abs(joined[:, 2]).max()) > ELEVATED_M else None
+
+
+def _height_at(profile: np.ndarray | None, point: shapely.Point) -> float:
+    return 0.0 if profile is None else float(surface_heights(np.array([[point.x, point.y]]), profile)[0])
+
+
+def _same_level_difference(poly: shapely.Geometry, profile: np.ndarray | None,
+                           drivable: list[tuple[shapely.Geometry, np.ndarray | None]],
+                           tree: shapely.STRtree) -> shapely.Geometry:
+    """`poly` minus the carriageways that overlap it at its own level (not a deck above or below)."""
+    cut = []
+    for k in tree.query(poly, predicate="intersects"):
+        other, other_profile = drivable[int(k)]
+        overlap = shapely.intersection(poly, other)
+        if overlap.is_empty or overlap.area < 1e-6:
+            continue
+        probe = overlap.representative_point()
+        if abs(_height_at(profile, probe) - _height_at(other_profile, probe)) < LEVEL_GAP_M:
+            cut.append(other)
+    return shapely.difference(poly, shapely.union_all(cut)) if cut else poly
+
+
+def _elevated_surfaces(out: GroundSurfaces, sidewalk_lanes: list, shoulder_lanes: list,
+                       drivable: list[tuple[shapely.Geometry, np.ndarray | None]]) -> None:
+    """Sidewalk and shoulder surfaces, one per lane with its profile, trimmed level by level."""
+    tree = shapely.STRtree([g for g, _ in drivable])
+    for polys, kind, tag, z_m, rgb in ((sidewalk_lanes, "sidewalk", Tag.SIDEWALK, SIDEWALK_HEIGHT_M, SIDEWALK_RGB),
+                                       (shoulder_lanes, "shoulder", Tag.ROAD, 0.0, SHOULDER_RGB)):
+        for poly, profile in polys:
+            trimmed = _same_level_difference(poly, profile, drivable, tree)
+            out.surfaces += [Surface(kind, tag, p, z_m, rgb, profile) for p in _polygons(trimmed)]
 
 
 def _paths_of(geom: shapely.Geometry, min_length_m: float) -> list[np.ndarray]:
@@ -224,12 +284,17 @@ def _paths_of(geom: shapely.Geometry, min_length_m: float) -> list[np.ndarray]:
 
 
 def build_surfaces(carla_map: carla.Map, lanes: tuple[LaneRef, ...], signals: SignalSet) -> GroundSurfaces:
-    """Road, junction, shoulder, sidewalk, marking and crosswalk surfaces plus their unions."""
+    """Road, junction, shoulder, sidewalk, marking and crosswalk surfaces plus their unions.
+
+    The unions (`drivable`, `sidewalk`, `paved`) are plan-view areas; the render surfaces keep
+    each lane's height profile on maps with elevation (module docstring).
+    """
     out = GroundSurfaces()
-    road_polys: list[shapely.Geometry] = []
+    road_polys: list[tuple[shapely.Geometry, np.ndarray | None]] = []
     junction_polys: dict[int, list[shapely.Geometry]] = defaultdict(list)
-    other_paved: list[shapely.Geometry] = []
-    sidewalk_polys: list[shapely.Geometry] = []
+    junction_points: dict[int, list[np.ndarray]] = defaultdict(list)
+    other_paved: list[tuple[shapely.Geometry, np.ndarray | None]] = []
+    sidewalk_polys: list[tuple[shapely.Geometry, np.ndarray | None]] = []
     markings: list[Surface] = []
     for lane in lanes:
         if lane.lane_type not in PAVED_TYPES and lane.lane_type not in ("driving", "sidewalk"):
@@ -241,34 +306,54 @@ def build_surfaces(carla_map: carla.Map, lanes: tuple[LaneRef, ...], signals: Si
         if float(widths.max()) < 0.05:
             continue
         poly = _strip(centres, rights, widths / 2)
+        profile = _lane_profile(centres, wps)
         if lane.lane_type == "driving":
-            (junction_polys[lane.junction_id] if lane.in_junction else road_polys).append(poly)
-            if not lane.in_junction:
-                markings += _lane_markings(wps, centres, rights, widths)
+            if lane.in_junction:
+                junction_polys[lane.junction_id].append(poly)
+                junction_points[lane.junction_id].append(
+                    np.c_[centres, np.zeros(len(centres))] if profile is None else profile)
+            else:
+                road_polys.append((poly, profile))
+                markings += _lane_markings(wps, centres, rights, widths, profile)
         elif lane.lane_type == "sidewalk":
-            sidewalk_polys.append(poly)
+            sidewalk_polys.append((poly, profile))
             if lane.length_m >= 2.0:
                 out.sidewalk_paths.append(centres.copy())
+                base = np.zeros(len(centres)) if profile is None else profile[:, 2]
+                out.sidewalk_path_z.append(base + SIDEWALK_HEIGHT_M)
         else:
-            other_paved.append(poly)
+            other_paved.append((poly, profile))
+    elevated = any(p is not None for _, p in road_polys + sidewalk_polys + other_paved) or any(
+        float(np.abs(pts[:, 2]).max()) > ELEVATED_M for pts_list in junction_points.values() for pts in pts_list)
     junctions = {jid: shapely.union_all(polys) for jid, polys in junction_polys.items()}
-    drivable = shapely.union_all(road_polys + list(junctions.values()))
+    junction_profiles = {jid: _joined_profile(junction_points[jid]) for jid in junctions}
+    drivable = shapely.union_all([g for g, _ in road_polys] + list(junctions.values()))
     if sidewalk_polys:
-        sidewalk = shapely.difference(shapely.union_all(sidewalk_polys), drivable)
+        sidewalk = shapely.difference(shapely.union_all([g for g, _ in sidewalk_polys]), drivable)
     else:  # no sidewalk lanes anywhere: a band around the carriageways, paths along its middle
         grown = drivable.buffer(SIDEWALK_BAND_M, quad_segs=4)
-        sidewalk = shapely.difference(grown, shapely.union_all([drivable, *other_paved]))
+        sidewalk = shapely.difference(grown, shapely.union_all([drivable, *(g for g, _ in other_paved)]))
         out.sidewalk_paths = _paths_of(drivable.buffer(SIDEWALK_BAND_M / 2, quad_segs=4), 10.0)
-    shoulders = shapely.difference(shapely.union_all(other_paved), drivable) if other_paved else shapely.Polygon()
+        out.sidewalk_path_z = [np.full(len(p), SIDEWALK_HEIGHT_M) for p in out.sidewalk_paths]
+    shoulders = (shapely.difference(shapely.union_all([g for g, _ in other_paved]), drivable)
+                 if other_paved else shapely.Polygon())
     out.drivable, out.sidewalk = drivable, sidewalk
     out.paved = shapely.union_all([drivable, sidewalk, shoulders])
     out.crosswalks, stripes = _crosswalks(carla_map, lanes)
-    for poly in road_polys:
-        out.surfaces += [Surface("road", Tag.ROAD, p, 0.0, ROAD_RGB) for p in _polygons(poly)]
-    for _jid, geom in sorted(junctions.items()):
-        out.surfaces += [Surface("junction", Tag.ROAD, p, 0.0, JUNCTION_RGB) for p in _polygons(geom)]
-    out.surfaces += [Surface("shoulder", Tag.ROAD, p, 0.0, SHOULDER_RGB) for p in _polygons(shoulders)]
-    out.surfaces += [Surface("sidewalk", Tag.SIDEWALK, p, SIDEWALK_HEIGHT_M, SIDEWALK_RGB)
-                     for p in _polygons(sidewalk)]
+    for poly, profile in road_polys:
+        out.surfaces += [Surface("road", Tag.ROAD, p, 0.0, ROAD_RGB, profile) for p in _polygons(poly)]
+    for jid, geom in sorted(junctions.items()):
+        out.surfaces += [Surface("junction", Tag.ROAD, p, 0.0, JUNCTION_RGB, junction_profiles[jid])
+                         for p in _polygons(geom)]
+    if elevated and (sidewalk_polys or other_paved):
+        level_drivable = road_polys + [(g, junction_profiles[jid]) for jid, g in sorted(junctions.items())]
+        _elevated_surfaces(out, sidewalk_polys, other_paved, level_drivable)
+        if not sidewalk_polys:
+            out.surfaces += [Surface("sidewalk", Tag.SIDEWALK, p, SIDEWALK_HEIGHT_M, SIDEWALK_RGB)
+                             for p in _polygons(sidewalk)]
+    else:
+        out.surfaces += [Surface("shoulder", Tag.ROAD, p, 0.0, SHOULDER_RGB) for p in _polygons(shoulders)]
+        out.surfaces += [Surface("sidewalk", Tag.SIDEWALK, p, SIDEWALK_HEIGHT_M, SIDEWALK_RGB)
+                         for p in _polygons(sidewalk)]
     out.surfaces += markings + stripes + _stop_lines(signals)
     return out

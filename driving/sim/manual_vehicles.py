@@ -17,9 +17,9 @@ from collections.abc import Callable
 import carla
 import numpy as np
 
-from driving.sim.collisions import Contacts, StaticGrid, first_free_fraction
+from driving.sim.collisions import Contacts, StaticGrid, body_intervals, first_free_fraction
 from driving.sim.scene import StaticObject
-from driving.sim.vehicle_dynamics import BicycleControls, BicycleParams, step_bicycle
+from driving.sim.vehicle_dynamics import BicycleControls, BicycleParams, RoadSurface, step_bicycle
 from driving.sim.world_bodies import ActorRecord, Bodies
 from driving.world import ActorKind, CollisionEvent
 
@@ -40,23 +40,41 @@ class ManualVehicles:
     """Steps every vehicle not on autopilot and turns contacts into `CollisionEvent`s.
 
     `on_hit(row, new_speed_along_heading)` tells the owner of another body (NPC driver,
-    pedestrians) that it was hit and how fast it moves on.
+    pedestrians) that it was hit and how fast it moves on. Each vehicle's z and pitch follow
+    the road under it (`RoadSurface`: the lane nearest in 3-D, so it stays on its level).
     """
 
     def __init__(self, bodies: Bodies, grid: StaticGrid, props: list[StaticObject],
-                 bounds: tuple[float, float, float, float]):
+                 bounds: tuple[float, float, float, float], road: RoadSurface):
         self.bodies = bodies
         self.grid = grid
         self.props = props
         self.bounds = bounds
+        self.road = road
         self.rows: list[int] = []
 
     def add(self, row: int) -> None:
+        """Drive body `row` manually; its z and pitch snap to the road under it now."""
         self.rows.append(row)
+        self.road.forget(row)
+        self._settle(row)
 
     def remove(self, row: int) -> None:
         if row in self.rows:
             self.rows.remove(row)
+        self.road.forget(row)
+
+    def _settle(self, row: int) -> None:
+        b = self.bodies
+        z, pitch = self.road.follow(row, float(b.x[row]), float(b.y[row]), float(b.z[row]), float(b.yaw[row]))
+        b.set(row, z=z, pitch=pitch)
+
+    def _heights(self, row: int, x1: float, y1: float) -> tuple[float, float]:
+        # The height interval (metres) the box sweeps from its pose now to (x1, y1) on the road plane.
+        b = self.bodies
+        z0 = float(b.z[row])
+        z1 = self.road.estimate(row, x1, y1, z0)
+        return min(z0, z1), max(z0, z1) + 2.0 * float(b.hh[row])
 
     def step(self, dt_s: float, frame: int, by_row: dict[int, ActorRecord],
              on_hit: Callable[[int, float], None]) -> list[CollisionEvent]:
@@ -69,18 +87,22 @@ class ManualVehicles:
                                b.max_brake[r], b.top_speed[r], b.reverse_top_speed[r])
         ctl = BicycleControls(b.throttle[r], b.steer[r], b.brake[r], b.hand_brake[r], b.reverse[r])
         nx, ny, nyaw, nspeed, nwheel, yaw_rate = step_bicycle(b.x[r], b.y[r], b.yaw[r], b.speed[r],
-                                                              b.wheel[r], ctl, params, dt_s)
+                                                              b.wheel[r], ctl, params, dt_s, b.pitch[r])
         events: list[CollisionEvent] = []
+        view = body_intervals(b.collision_view())  # heights computed once; rows below move in place
         for k, row in enumerate(self.rows):
             x0, y0, yaw0 = float(b.x[row]), float(b.y[row]), float(b.yaw[row])
             f, contacts = first_free_fraction(x0, y0, yaw0, float(nx[k]), float(ny[k]), float(nyaw[k]),
                                               float(b.hl[row]), float(b.hw[row]), row,
-                                              b.collision_view(), self.grid, self.bounds)
+                                              view, self.grid, self.bounds,
+                                              heights=self._heights(row, float(nx[k]), float(ny[k])))
             dyaw = (float(nyaw[k]) - yaw0 + math.pi) % (2 * math.pi) - math.pi
             yaw = yaw0 + f * dyaw
             b.set(row, x=x0 + f * (nx[k] - x0), y=y0 + f * (ny[k] - y0),
                   yaw=(yaw + math.pi) % (2 * math.pi) - math.pi, speed=nspeed[k], wheel=nwheel[k],
                   yaw_rate=yaw_rate[k] if f == 1.0 else 0.0)
+            self._settle(row)
+            view[5][row], view[6][row] = b.z[row], b.z[row] + 2.0 * b.hh[row]
             self._set_velocity(row)
             if contacts is not None:
                 events.extend(self._respond(row, contacts, frame, by_row, on_hit))

@@ -12,7 +12,9 @@ Modes per walker:
 - TARGET: walks straight to a point (crossing, or a scenario's `set_walker_target`); a crossing
   walker joins the path on the other side, a scripted one stops there.
 - IDLE: stands still.
-Speeds in m/s, positions in metres (CARLA x, y).
+Speeds in m/s, positions in metres (CARLA x, y). A walker on a path stands at the path's height
+(`path_z`, the sidewalk surface under it, so one on a bridge's sidewalk is on the bridge);
+off a path it keeps its last height.
 """
 from __future__ import annotations
 
@@ -35,10 +37,17 @@ class Pedestrians:
     """Every walker of one world as rows of arrays; `rows[i]` is its row in the body arrays."""
 
     def __init__(self, paths: list[np.ndarray], crosswalks: list[shapely.Polygon],
-                 rng: np.random.Generator, cross_probability: float = 0.5):
+                 rng: np.random.Generator, cross_probability: float = 0.5,
+                 path_z: list[np.ndarray] | None = None):
         self.rng = rng
         self.cross_probability = cross_probability
-        paths = [np.asarray(p, np.float64)[:, :2] for p in paths if len(p) >= 2]
+        if path_z is None or len(path_z) != len(paths):
+            path_z = [None] * len(paths)
+        kept = [(p, z) for p, z in zip(paths, path_z) if len(p) >= 2]
+        paths = [np.asarray(p, np.float64)[:, :2] for p, _ in kept]
+        self.has_z = bool(kept) and all(z is not None and len(z) == len(p) for p, z in kept)
+        self._z = np.concatenate([np.asarray(z, np.float64) for _, z in kept]) if self.has_z \
+            else np.zeros(sum(len(p) for p in paths))
         self.paths = paths
         self.cum = [np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(p, axis=0).T))]) for p in paths]
         self.path_len = np.array([c[-1] for c in self.cum]) if paths else np.zeros(0)
@@ -77,11 +86,14 @@ class Pedestrians:
                              if ends[b][0] != k]
         return joins
 
-    def _nearest_on_paths(self, point: np.ndarray) -> tuple[int, float, float]:
-        # (path, s, distance) of the path point nearest to `point`.
+    def _nearest_on_paths(self, point: np.ndarray, z: float | None = None) -> tuple[int, float, float]:
+        # (path, s, distance) of the path point nearest to `point` (in 3-D when `z` is given,
+        # so a walker placed on a bridge joins the bridge's sidewalk, not the one below).
         best = (-1, 0.0, np.inf)
         for k, p in enumerate(self.paths):
             d = np.hypot(*(p - point).T)
+            if z is not None and self.has_z:
+                d = np.hypot(d, self._z[self._off[k]:self._off[k] + self._n[k]] - z)
             i = int(np.argmin(d))
             if d[i] < best[2]:
                 best = (k, float(self.cum[k][i]), float(d[i]))
@@ -106,11 +118,12 @@ class Pedestrians:
         return arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2].astype(np.int64), arr[:, 3]
 
     # ---- actors ------------------------------------------------------------------------
-    def add(self, row: int, x: float, y: float, speed_mps: float, autopilot: bool) -> None:
-        """Add body `row` at (x, y): on autopilot it joins the nearest sidewalk path."""
+    def add(self, row: int, x: float, y: float, speed_mps: float, autopilot: bool,
+            z: float | None = None) -> None:
+        """Add body `row` at (x, y[, z]): on autopilot it joins the nearest sidewalk path."""
         path, s, direction, mode = -1, 0.0, 1.0, IDLE
         if autopilot and self.paths:
-            path, s, _ = self._nearest_on_paths(np.array([x, y]))
+            path, s, _ = self._nearest_on_paths(np.array([x, y]), z)
             direction = 1.0 if self.rng.random() < 0.5 else -1.0
             mode = PATH
         self.rows = np.append(self.rows, row)
@@ -137,12 +150,26 @@ class Pedestrians:
         hit = np.nonzero(self.rows == row)[0]
         return int(hit[0]) if len(hit) else -1
 
-    def position(self, row: int) -> tuple[float, float] | None:
-        """Where an autopilot walker stands on its path (None when it is not on one)."""
+    def position(self, row: int) -> tuple[float, float, float | None] | None:
+        """(x, y, z or None) where an autopilot walker stands on its path (None when off one).
+
+        z (metres) is the sidewalk surface there, None when the paths carry no heights.
+        """
         i = self.index_of(row)
         if i < 0 or self.mode[i] != PATH:
             return None
-        return self._point(int(self.path[i]), float(self.s[i]))
+        x, y = self._point(int(self.path[i]), float(self.s[i]))
+        z = float(self._path_heights(self.path[i:i + 1], self.s[i:i + 1])[0]) if self.has_z else None
+        return x, y, z
+
+    def heights(self, z: np.ndarray) -> np.ndarray:
+        """Every walker's height (metres, rows order): its path's surface, else `z` as it was."""
+        on_path = self.mode == PATH
+        if not self.has_z or not on_path.any():
+            return z
+        out = np.array(z, np.float64, copy=True)
+        out[on_path] = self._path_heights(self.path[on_path], self.s[on_path])
+        return out
 
     def set_target(self, row: int, x: float, y: float, speed_mps: float) -> None:
         """Walk body `row` straight to (x, y) at `speed_mps`, then stand there."""
@@ -221,6 +248,15 @@ class Pedestrians:
         f = np.clip((self._base[path] + s - self._gcum[j]) / span, 0.0, 1.0)
         p0, p1 = self._pts[j], self._pts[j + 1]
         return p0[:, 0] + f * (p1[:, 0] - p0[:, 0]), p0[:, 1] + f * (p1[:, 1] - p0[:, 1])
+
+    def _path_heights(self, path: np.ndarray, s: np.ndarray) -> np.ndarray:
+        # Height at arc length s on each path, interpolated like `_points`.
+        s = np.clip(s, 0.0, self.path_len[path])
+        j = np.searchsorted(self._gcum, self._base[path] + s, side="right") - 1
+        j = np.clip(j, self._off[path], self._off[path] + self._n[path] - 2)
+        span = np.maximum(self._gcum[j + 1] - self._gcum[j], 1e-9)
+        f = np.clip((self._base[path] + s - self._gcum[j]) / span, 0.0, 1.0)
+        return self._z[j] + f * (self._z[j + 1] - self._z[j])
 
     def _point(self, path: int, s: float) -> tuple[float, float]:
         x, y = self._points(np.array([path]), np.array([s]))

@@ -13,22 +13,41 @@ Conventions (CARLA world frame, metres, degrees):
   the governed traffic); `trigger_extent` is in that frame (x along the lane, y across);
 - ids: lights 1..N sorted by (junction, road, lane, OpenDRIVE id), stop signs from
   `STOP_SIGN_ID_BASE` + 1, so they are stable across runs for the same map.
+
+Procedural rule (a map without any signal record), modelled on where CARLA's own towns have them
+(Town01: three lights at each of its 12 T junctions, all roads one lane each way):
+- only junctions where a movement from one approach crosses a movement from another towards a
+  different exit get signals. Merges, diverges, right-in/right-out ramps and bends have no such
+  crossing, and a light there would stop motorway traffic for nothing;
+- an approach is *minor* when its road has a single driving lane in total at the junction (a
+  one-way, one-lane ramp, slip lane or alley). A crossing junction with a minor approach gets a
+  stop sign on each minor approach and nothing else: one lane of traffic joining a road is what
+  a stop sign serves, and the major road keeps flowing;
+- a crossing junction of >= 3 approaches without a minor one (T junctions included) gets one
+  traffic light per approach, all in one group (the junction id). Two-approach crossings
+  (roundabout ring segments, U-turn bays) get none: yielding handles them.
 """
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 
 import carla
+import shapely
 
 from driving.sim.layout_lanes import (
     LaneRef,
     entered_junction,
+    junction_paths,
     lane_point,
     lane_start_point,
+    left_junction,
     map_lanes,
+    xodr_waypoint,
 )
+from driving.sim.maps import MapWarning
 from driving.world import StopSignInfo, TrafficLightInfo
 
 TRAFFIC_LIGHT_TYPE = "1000001"
@@ -50,6 +69,8 @@ ROADSIDE_MARGIN_M = 0.6
 STOP_SIGN_ID_BASE = 100_000
 #: A signal without lane validity this close (metres) to a road end governs the lanes ending there.
 _NEAR_END_M = 30.0
+#: Junction movements whose paths differ this much in mean height (metres) pass over each other.
+_OVERPASS_M = 3.0
 #: Group id base for lights that are not at a junction (group = base + road id).
 NON_JUNCTION_GROUP_BASE = 1_000_000
 
@@ -135,9 +156,13 @@ def roadside_location(stop_wp: carla.Waypoint, height_m: float) -> carla.Locatio
 
 # ---- governed lanes -> stop waypoints and trigger volumes --------------------------------------
 def _stop_geometry(carla_map: carla.Map, lanes: list[LaneRef]
-                   ) -> tuple[tuple[carla.Waypoint, ...], carla.Location, carla.Vector3D]:
-    """Stop waypoints (one per lane) and the trigger box (centre, half extents in the light frame)."""
-    wps = [w for w in (lane_point(carla_map, ln, STOP_LINE_BACK_M) for ln in lanes) if w is not None]
+                   ) -> tuple[tuple[carla.Waypoint, ...], carla.Location, carla.Vector3D] | None:
+    """Stop waypoints (one per lane) and the trigger box (centre, half extents in the light frame).
+
+    None when carla places none of the lanes (a broken map): the signal is then skipped."""
+    wps = [w for w in (lane_point(carla_map, ln, STOP_LINE_BACK_M) for ln in lanes) if w is not None and _placed(w)]
+    if not wps:
+        return None
     ref = wps[0].transform
     yaw = math.radians(ref.rotation.yaw)
     rx, ry = -math.sin(yaw), math.cos(yaw)
@@ -150,6 +175,11 @@ def _stop_geometry(carla_map: carla.Map, lanes: list[LaneRef]
                             z=ref.location.z + TRIGGER_HALF_HEIGHT_M)
     extent = carla.Vector3D(x=TRIGGER_HALF_LENGTH_M, y=(hi - lo) / 2, z=TRIGGER_HALF_HEIGHT_M)
     return tuple(wps), centre, extent
+
+
+def _placed(wp: carla.Waypoint) -> bool:
+    loc = wp.transform.location
+    return math.isfinite(loc.x) and math.isfinite(loc.y) and math.isfinite(loc.z)
 
 
 def _outermost(wps: tuple[carla.Waypoint, ...]) -> carla.Waypoint:
@@ -222,7 +252,7 @@ def _waypoint_at(carla_map: carla.Map, by_key: dict[tuple[int, int, int], LaneRe
             clamped = min(max(s, ref.s0_m + 1e-3), ref.s1_m - 1e-3)
             if best is None or abs(clamped - s) < best[0]:
                 best = (abs(clamped - s), clamped)
-    return None if best is None else carla_map.get_waypoint_xodr(road_id, lane_id, best[1])
+    return None if best is None else xodr_waypoint(carla_map, road_id, lane_id, best[1])
 
 
 def _map_signals(carla_map: carla.Map, lanes: tuple[LaneRef, ...], lm_type: str
@@ -243,6 +273,9 @@ def _map_signals(carla_map: carla.Map, lanes: tuple[LaneRef, ...], lm_type: str
     out = []
     for first, governed in merged.values():
         if not governed:
+            warnings.warn(f"map {carla_map.name!r}: signal {first.id} (type {lm_type}) on road {first.road_id} "
+                          f"governs no driving lane that exists (validity {list(first.get_lane_validities())}); "
+                          f"skipped", MapWarning, stacklevel=4)
             continue
         lanes_sorted = [governed[k] for k in sorted(governed, key=lambda k: (k[0], k[1], abs(k[2]), k[2]))]
         jid = entered_junction(carla_map, lanes_sorted[0])
@@ -261,63 +294,97 @@ def _landmark_location(lm: carla.Landmark, default_height_m: float) -> carla.Loc
 
 
 def _map_traffic_lights(carla_map: carla.Map, lanes: tuple[LaneRef, ...]) -> tuple[TrafficLightInfo, ...]:
-    lights = []
-    for i, (lm, governed, group) in enumerate(_map_signals(carla_map, lanes, TRAFFIC_LIGHT_TYPE)):
-        stops, centre, extent = _stop_geometry(carla_map, governed)
+    lights: list[TrafficLightInfo] = []
+    for lm, governed, group in _map_signals(carla_map, lanes, TRAFFIC_LIGHT_TYPE):
+        if (geometry := _stop_geometry(carla_map, governed)) is None:
+            continue
+        stops, centre, extent = geometry
         tf = carla.Transform(_landmark_location(lm, LIGHT_HEAD_HEIGHT_M),
                              carla.Rotation(yaw=_facing(_outermost(stops))))
-        lights.append(TrafficLightInfo(id=i + 1, transform=tf, group_id=group, stop_waypoints=stops,
+        lights.append(TrafficLightInfo(id=len(lights) + 1, transform=tf, group_id=group, stop_waypoints=stops,
                                        trigger_location=centre, trigger_extent=extent,
                                        opendrive_id=str(lm.id)))
     return tuple(lights)
 
 
 def _map_stop_signs(carla_map: carla.Map, lanes: tuple[LaneRef, ...]) -> tuple[StopSignInfo, ...]:
-    signs = []
-    for i, (lm, governed, _group) in enumerate(_map_signals(carla_map, lanes, STOP_SIGN_TYPE)):
-        stops, centre, extent = _stop_geometry(carla_map, governed)
+    signs: list[StopSignInfo] = []
+    for lm, governed, _group in _map_signals(carla_map, lanes, STOP_SIGN_TYPE):
+        if (geometry := _stop_geometry(carla_map, governed)) is None:
+            continue
+        stops, centre, extent = geometry
         tf = carla.Transform(_landmark_location(lm, STOP_SIGN_HEIGHT_M),
                              carla.Rotation(yaw=_facing(_outermost(stops))))
-        signs.append(StopSignInfo(id=STOP_SIGN_ID_BASE + i + 1, transform=tf, stop_waypoints=stops,
+        signs.append(StopSignInfo(id=STOP_SIGN_ID_BASE + len(signs) + 1, transform=tf, stop_waypoints=stops,
                                   trigger_location=centre, trigger_extent=extent))
     return tuple(signs)
 
 
 # ---- procedural placement -----------------------------------------------------------------------
-def _minor_approaches(approaches: list[Approach]) -> list[Approach]:
-    """At a three-way junction the two most opposed approaches are the major road; the rest stop."""
-    best: tuple[float, int, int] | None = None
-    for i in range(len(approaches)):
-        for j in range(i + 1, len(approaches)):
-            diff = abs((approaches[i].heading_deg - approaches[j].heading_deg + 180.0) % 360.0 - 180.0)
-            key = (-diff, i, j)  # most opposed first; ties by road order (approaches are sorted)
-            if best is None or key < best:
-                best = key
-    assert best is not None
-    major = {best[1], best[2]}
-    return [a for k, a in enumerate(approaches) if k not in major]
+def _crossing_movements(carla_map: carla.Map, approaches: list[Approach]) -> bool:
+    """True when a movement from one approach crosses one from another (different exits too).
+
+    Merges (two movements into one exit road), diverges (one approach) and right-in/right-out
+    ramps have no such crossing; paths more than `_OVERPASS_M` apart in height pass over each other.
+    """
+    moves = []
+    for app in approaches:
+        for lane in app.lanes:
+            for exit_road, xyz in junction_paths(carla_map, lane):
+                moves.append((app.road_id, exit_road, shapely.LineString(xyz[:, :2]), float(xyz[:, 2].mean())))
+    for i, (road_a, exit_a, line_a, z_a) in enumerate(moves):
+        for road_b, exit_b, line_b, z_b in moves[i + 1:]:
+            if road_a == road_b or (exit_a is not None and exit_a == exit_b) or abs(z_a - z_b) > _OVERPASS_M:
+                continue
+            if line_a.intersects(line_b):
+                return True
+    return False
+
+
+def _exit_lane_counts(carla_map: carla.Map, lanes: tuple[LaneRef, ...]) -> dict[tuple[int, int], int]:
+    """(junction id, road id) -> driving lanes of that road leaving the junction."""
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for lane in lanes:
+        if lane.lane_type == "driving" and not lane.in_junction:
+            jid = left_junction(carla_map, lane)
+            if jid is not None:
+                counts[(jid, lane.road_id)] += 1
+    return counts
+
+
+def procedural_control(carla_map: carla.Map, lanes: tuple[LaneRef, ...] | None = None
+                       ) -> dict[int, tuple[str, list[Approach]]]:
+    """Junction id -> ("lights" | "stop", the approaches that get a signal); see the module rule."""
+    lanes = map_lanes(carla_map) if lanes is None else lanes
+    exits = _exit_lane_counts(carla_map, lanes)
+    out: dict[int, tuple[str, list[Approach]]] = {}
+    for jid, approaches in sorted(junction_approaches(carla_map, lanes).items()):
+        if len(approaches) < 2 or not _crossing_movements(carla_map, approaches):
+            continue
+        minor = [a for a in approaches if len(a.lanes) + exits.get((jid, a.road_id), 0) <= 1]
+        if minor:
+            out[jid] = ("stop", minor)
+        elif len(approaches) >= 3:
+            out[jid] = ("lights", approaches)
+    return out
 
 
 def _procedural_signals(carla_map: carla.Map, lanes: tuple[LaneRef, ...]) -> SignalSet:
     lights: list[TrafficLightInfo] = []
     signs: list[StopSignInfo] = []
-    for jid, approaches in sorted(junction_approaches(carla_map, lanes).items()):
-        if len(approaches) >= 4:
-            for app in approaches:
-                stops, centre, extent = _stop_geometry(carla_map, list(app.lanes))
-                outer = _outermost(stops)
-                tf = carla.Transform(roadside_location(outer, LIGHT_HEAD_HEIGHT_M),
-                                     carla.Rotation(yaw=_facing(outer)))
+    for jid, (kind, approaches) in procedural_control(carla_map, lanes).items():
+        for app in approaches:
+            if (geometry := _stop_geometry(carla_map, list(app.lanes))) is None:
+                continue
+            stops, centre, extent = geometry
+            outer = _outermost(stops)
+            height = LIGHT_HEAD_HEIGHT_M if kind == "lights" else STOP_SIGN_HEIGHT_M
+            tf = carla.Transform(roadside_location(outer, height), carla.Rotation(yaw=_facing(outer)))
+            if kind == "lights":
                 lights.append(TrafficLightInfo(id=len(lights) + 1, transform=tf, group_id=jid,
                                                stop_waypoints=stops, trigger_location=centre,
                                                trigger_extent=extent))
-        elif len(approaches) == 3:
-            for app in _minor_approaches(approaches):
-                stops, centre, extent = _stop_geometry(carla_map, list(app.lanes))
-                outer = _outermost(stops)
-                tf = carla.Transform(roadside_location(outer, STOP_SIGN_HEIGHT_M),
-                                     carla.Rotation(yaw=_facing(outer)))
+            else:
                 signs.append(StopSignInfo(id=STOP_SIGN_ID_BASE + len(signs) + 1, transform=tf,
-                                          stop_waypoints=stops, trigger_location=centre,
-                                          trigger_extent=extent))
+                                          stop_waypoints=stops, trigger_location=centre, trigger_extent=extent))
     return SignalSet(tuple(lights), tuple(signs), procedural=True)

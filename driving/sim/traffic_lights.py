@@ -3,7 +3,8 @@
 Why from time: a light's state is a pure function of (elapsed seconds, its group's phase offset),
 so it is deterministic for a seed, costs one vectorised expression per tick and cannot drift.
 Within a junction group the lights are split into phases by approach axis: lights whose lanes
-run along the same axis (opposite approaches) are green together, the others wait. One phase is
+run along the same axis (opposite approaches) are green together, the others wait; at a T
+junction each light has its own phase (see `_phases_of_group`). One phase is
 green `green_s`, then yellow `yellow_s`, then all-red `all_red_s`, then the next phase starts.
 Each group starts at a random offset in its cycle drawn from the seed.
 """
@@ -48,7 +49,10 @@ def _axis_deg(light: TrafficLightInfo) -> float:
 
 
 def _phases_of_group(lights: list[TrafficLightInfo]) -> list[int]:
-    # Greedy clustering of approach axes (mod 180 deg) in a stable order.
+    """Phase index per light: opposite approaches (same axis) share a phase at junctions of four or
+    more lights; at a T junction (fewer lights on more than one axis) each light is green alone,
+    as CARLA cycles its groups, so the through road's left turn never meets oncoming traffic on
+    green (NPC drivers do not yield on green, and a T has no protected turn)."""
     axes: list[float] = []
     phases = []
     for light in lights:
@@ -61,6 +65,8 @@ def _phases_of_group(lights: list[TrafficLightInfo]) -> list[int]:
         else:
             axes.append(a)
             phases.append(len(axes) - 1)
+    if len(lights) < 4 and len(axes) > 1:
+        return list(range(len(lights)))
     return phases
 
 

@@ -19,7 +19,7 @@ from driving.world import ActorKind, ActorState
 #: Where parked (free) rows sit, metres: far outside any map, so no test ever meets them.
 PARKED_M = 1.0e7
 
-_FLOATS = ("x", "y", "z", "yaw", "speed", "vx", "vy", "yaw_rate", "hl", "hw", "hh", "mass",
+_FLOATS = ("x", "y", "z", "yaw", "pitch", "speed", "vx", "vy", "yaw_rate", "hl", "hw", "hh", "mass",
            "wheelbase", "max_steer", "steer_rate", "max_accel", "max_brake", "top_speed",
            "reverse_top_speed", "wheel", "throttle", "steer", "brake")
 _BOOLS = ("active", "npc", "vehicle", "hand_brake", "reverse")
@@ -42,8 +42,10 @@ class ActorRecord:
 class Bodies:
     """Growable arrays of body state; attribute `x` etc. are views of the used rows.
 
-    Units: metres, radians (yaw, wheel angle), m/s, rad/s, kg. `hl`, `hw`, `hh` are box half
-    length, width and height. Rows of free slots are parked at `PARKED_M`.
+    Units: metres, radians (yaw, pitch, wheel angle), m/s, rad/s, kg. `hl`, `hw`, `hh` are box
+    half length, width and height. `z` is the base height (the surface under the body, metres
+    above the ground datum), so the box spans z .. z + 2*hh. Rows of free slots are parked at
+    `PARKED_M`.
     """
 
     def __init__(self, capacity: int = 64):
@@ -97,28 +99,39 @@ class Bodies:
             self._data[name][row] = value
 
     def collision_view(self) -> tuple[np.ndarray, ...]:
-        """(x, y, yaw, hl, hw) of all rows, for `collisions.box_contacts`."""
-        return self.x, self.y, self.yaw, self.hl, self.hw
+        """(x, y, yaw, hl, hw, z, hh) of all rows, for `collisions.box_contacts`.
+
+        `z` (base) and `hh` give each body's height interval z .. z + 2*hh, so bodies on two
+        levels of the road network (a bridge and the road under it) never touch.
+        """
+        return self.x, self.y, self.yaw, self.hl, self.hw, self.z, self.hh
 
     def kernel_view(self) -> dict[str, np.ndarray]:
-        """The arrays the NPC driver kernel reads."""
-        return {name: getattr(self, name) for name in ("x", "y", "yaw", "hl", "hw", "vx", "vy",
-                                                        "active", "npc", "vehicle")}
+        """The arrays the NPC driver kernel reads.
+
+        `z` is the body's base height above the ground datum, metres: the road (or sidewalk)
+        surface under it, not the box centre; the box spans z .. z + 2*hh. The kernel uses
+        `z` and `hh` to ignore bodies on another level (a bridge above, a road below).
+        """
+        return {name: getattr(self, name) for name in ("x", "y", "z", "yaw", "hl", "hw", "hh",
+                                                        "vx", "vy", "active", "npc", "vehicle")}
 
 
-_STATE_FIELDS = ("x", "y", "z", "yaw", "speed", "vx", "vy", "yaw_rate", "hl", "hw", "hh")
+_STATE_FIELDS = ("x", "y", "z", "yaw", "pitch", "speed", "vx", "vy", "yaw_rate", "hl", "hw", "hh")
 
 
 def actor_state(bodies: Bodies, rec: ActorRecord, npc_accel_mps2: float = 0.0) -> ActorState:
     """The `ActorState` of `rec` built from its row (carla objects are made only here)."""
-    x, y, z, yaw, speed, vx, vy, yaw_rate, hl, hw, hh = bodies.row_floats(rec.row, _STATE_FIELDS)
+    x, y, z, yaw, pitch, speed, vx, vy, yaw_rate, hl, hw, hh = bodies.row_floats(rec.row, _STATE_FIELDS)
     control = None
     if rec.kind == ActorKind.VEHICLE:
         control = _npc_control(bodies, rec.row, npc_accel_mps2) if rec.autopilot else rec.control
     return ActorState(
         id=rec.id, kind=rec.kind, type_id=rec.type_id, role_name=rec.role_name,
-        transform=carla.Transform(carla.Location(x, y, z), carla.Rotation(yaw=math.degrees(yaw))),
-        velocity=carla.Vector3D(vx, vy, 0.0), angular_velocity_dps=math.degrees(yaw_rate),
+        transform=carla.Transform(carla.Location(x, y, z),
+                                  carla.Rotation(pitch=math.degrees(pitch), yaw=math.degrees(yaw))),
+        velocity=carla.Vector3D(vx, vy, speed * math.tan(pitch)),
+        angular_velocity_dps=math.degrees(yaw_rate),
         speed_mps=speed, extent=carla.Vector3D(hl, hw, hh),
         tag=Tag.VEHICLES if rec.kind == ActorKind.VEHICLE else Tag.PEDESTRIAN,
         color_rgb=rec.color_rgb, control=control)

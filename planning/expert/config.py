@@ -29,7 +29,9 @@ class ExpertConfig:
     - forecast_horizon_s / forecast_step_s: constant-velocity forecast of other actors.
     - vehicle_margin_m / walker_margin_m: extra clearance added to the ego half width when
       checking a forecast box against the ego's future path.
-    - yellow_max_decel_mps2: on yellow the expert stops only if it can with at most this decel.
+    - yellow_max_decel_mps2: on yellow the expert stops if it can with at most this decel;
+      otherwise it goes only when its tail clears the junction entry within yellow_time_s.
+    - yellow_time_s: how long a light stays yellow (CARLA's default 3 s; the embedded world's).
     - stop_sign_wait_s: time standing still (< 0.1 m/s) at a stop sign before going on.
     - creep_after_s / creep_duration_s / creep_speed_mps / creep_margin_m: deadlock breaking.
       After standing still this long for a standing vehicle that crosses the route (heading off
@@ -67,6 +69,7 @@ class ExpertConfig:
     vehicle_margin_m: float = 0.4
     walker_margin_m: float = 0.8
     yellow_max_decel_mps2: float = 4.5
+    yellow_time_s: float = 3.0
     stop_sign_wait_s: float = 0.5
     max_throttle: float = 0.75
     brake_gain: float = 0.6

@@ -74,7 +74,8 @@ class ExpertDriver:
         self.route = RouteTracker(dense_plan, world.get_map(), sparse_plan)
         self.signals = SignalMonitor(match_stop_lines(self.route, world.get_traffic_lights(),
                                                       world.get_stop_signs()),
-                                     self.config.yellow_max_decel_mps2, self.config.stop_sign_wait_s)
+                                     self.config.yellow_max_decel_mps2, self.config.stop_sign_wait_s,
+                                     self.config.yellow_time_s, 2.0 * world.get_actor_state(ego_id).extent.x)
         self.speed_pid = PIDController(self.config.speed_gains)
         self._labels: dict[str, Any] = {}
         #: The nearest vehicle and walker obstacles of the last step (None when the path was clear).

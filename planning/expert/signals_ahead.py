@@ -4,8 +4,12 @@ Why precomputed per route: a light's stop waypoints and a stop sign's stop waypo
 so each is matched once to the dense route point in the same lane (road id, lane id) within
 MATCH_RADIUS_M and heading the same way; per step only the few signals ahead are looked at.
 A light governs the ego at the arc length of its matched point (its stop line). Red means stop
-before the line; yellow means stop only if possible with `yellow_max_decel_mps2`; a stop sign
-means a full stop (< 0.1 m/s) at the line for `stop_sign_wait_s`, then go.
+before the line. Yellow means stop if possible with `yellow_max_decel_mps2`; otherwise go only
+if the ego's tail clears the junction entry (where the official red-light test draws its line,
+`entry_s_m`) before the yellow ends at the current speed, and stop with up to
+`HARD_DECEL_MPS2` when it would not (the yellow time left is measured from when the ego saw
+it turn, `yellow_s` long as CARLA's default). A stop sign means a full stop (< 0.1 m/s) at the
+line for `stop_sign_wait_s`, then go.
 """
 from __future__ import annotations
 
@@ -28,15 +32,21 @@ RED_OVERSHOOT_M = 3.0
 STOPPED_MPS = 0.05
 #: A full stop counts for a stop sign when the front bumper is at most this far before its line (m).
 STOP_SIGN_NEAR_M = 5.0
+#: On a yellow the ego cannot clear in time it brakes up to this hard (m/s^2).
+HARD_DECEL_MPS2 = 7.0
+#: The junction entry counts for a light when it is at most this far past the stop line (m).
+ENTRY_MAX_M = 15.0
 
 
 @dataclass(frozen=True)
 class StopLine:
-    """A signal's stop line on the route: signal id, whether a light, and its route arc length (m)."""
+    """A signal's stop line on the route: signal id, whether a light, its route arc length (m) and
+    the arc length of the junction entry after it (the line the official red-light test uses)."""
 
     signal_id: int
     is_light: bool
     s_m: float
+    entry_s_m: float = math.nan
 
 
 def match_stop_lines(route: RouteTracker, lights: list[TrafficLightInfo],
@@ -55,7 +65,11 @@ def match_stop_lines(route: RouteTracker, lights: list[TrafficLightInfo],
                 ok &= np.array([k == (wp.road_id, wp.lane_id) for k in keys])
                 if ok.any():
                     k = int(np.argmin(np.where(ok, d, np.inf)))
-                    out.append(StopLine(sig.id, is_light, float(route.s[k])))
+                    inside = np.nonzero(route.junction[k:])[0]
+                    entry = float(route.s[k + inside[0]]) if len(inside) else math.nan
+                    if not entry - route.s[k] <= ENTRY_MAX_M:
+                        entry = float(route.s[k])
+                    out.append(StopLine(sig.id, is_light, float(route.s[k]), entry))
                     break
     return sorted(out, key=lambda line: line.s_m)
 
@@ -63,10 +77,15 @@ def match_stop_lines(route: RouteTracker, lights: list[TrafficLightInfo],
 class SignalMonitor:
     """Per-step signal decisions: the stop distance each signal imposes, and the hazard flags."""
 
-    def __init__(self, lines: list[StopLine], yellow_max_decel_mps2: float, stop_sign_wait_s: float) -> None:
+    def __init__(self, lines: list[StopLine], yellow_max_decel_mps2: float, stop_sign_wait_s: float,
+                 yellow_s: float = 3.0, ego_length_m: float = 4.6) -> None:
         self.lines = lines
         self.yellow_max_decel_mps2 = yellow_max_decel_mps2
         self.stop_sign_wait_s = stop_sign_wait_s
+        self.yellow_s = yellow_s
+        self.ego_length_m = ego_length_m
+        self._yellow_since: dict[int, float] = {}  # light id -> game time it was first seen yellow
+        self._time_s = 0.0
         self._cleared_signs: set[int] = set()
         self._waited_s = 0.0
         self.light_hazard = False
@@ -83,6 +102,7 @@ class SignalMonitor:
         self.light_hazard = False
         self.stop_sign_hazard = False
         self.affecting_light = None
+        self._time_s += dt_s
         for line in self.lines:
             gap = line.s_m - s_front_m
             if gap > horizon_m:
@@ -95,10 +115,13 @@ class SignalMonitor:
                 if state == carla.TrafficLightState.Red:
                     self.light_hazard = True
                     return max(gap, 0.0)
-                if state == carla.TrafficLightState.Yellow and gap > 0.0 \
-                        and speed_mps * speed_mps / (2.0 * gap) <= self.yellow_max_decel_mps2:
-                    self.light_hazard = True
-                    return gap
+                if state == carla.TrafficLightState.Yellow:
+                    since = self._yellow_since.setdefault(line.signal_id, self._time_s)
+                    if gap > 0.0 and self._stops_on_yellow(line, gap, s_front_m, speed_mps, since):
+                        self.light_hazard = True
+                        return gap
+                else:
+                    self._yellow_since.pop(line.signal_id, None)
                 continue
             if line.signal_id in self._cleared_signs or gap < -RED_OVERSHOOT_M:
                 continue
@@ -112,3 +135,17 @@ class SignalMonitor:
                     continue
             return max(gap, 0.0)
         return math.inf
+
+    def _stops_on_yellow(self, line: StopLine, gap_m: float, s_front_m: float, speed_mps: float,
+                         since_s: float) -> bool:
+        """Stop for this yellow: comfortably if possible, else unless the tail clears the junction
+        entry before the yellow ends (then hard, if that still stops the car)."""
+        need = speed_mps * speed_mps / (2.0 * gap_m)
+        if need <= self.yellow_max_decel_mps2:
+            return True
+        entry = line.entry_s_m if math.isfinite(line.entry_s_m) else line.s_m
+        to_clear = entry - s_front_m + self.ego_length_m
+        left_s = max(self.yellow_s - (self._time_s - since_s), 0.0)
+        if to_clear <= speed_mps * left_s:
+            return False
+        return need <= HARD_DECEL_MPS2

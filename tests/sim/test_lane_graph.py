@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
+from driving.sim.lane_chains import join_lane_sections
 from driving.sim.lane_graph import build_lane_graph
 from driving.sim.maps import load_map
 
@@ -50,3 +51,28 @@ def test_lane_sections_of_one_road_do_not_overlap_on_carla_town01() -> None:
                 shared = sum(lines[b].distance(shapely.Point(p)) < 0.2 and ends.distance(shapely.Point(p)) > 0.5
                              for p in inner)
                 assert shared == 0, f"road {road} lane {lane}: sections {graph.keys[a]} and {graph.keys[b]} overlap"
+
+
+@pytest.mark.parametrize("town", [str(CARLA_TOWN01), "town_grid"])
+def test_joined_sections_keep_every_lane_reachable_and_continuous(town: str) -> None:
+    carla_map = load_map(town).carla_map
+    raw = build_lane_graph(carla_map)
+    joined = join_lane_sections(raw)
+    assert joined.n_segments <= raw.n_segments
+    assert set(joined.index) == set(raw.index)  # every section key still finds its segment
+    for key, k in raw.index.items():  # ... and the joined segment runs through its points
+        a = raw.pts[raw.off[k]:raw.off[k] + raw.n[k]]
+        j = joined.index[key]
+        line = shapely.LineString(joined.pts[joined.off[j]:joined.off[j] + joined.n[j]])
+        assert max(line.distance(shapely.Point(p)) for p in a) < 0.05, key
+    for k in range(joined.n_segments):
+        end = joined.pts[joined.off[k] + joined.n[k] - 1]
+        for nxt in joined.succ[k, :joined.n_succ[k]]:
+            assert np.hypot(*(end - joined.pts[joined.off[nxt]])) <= JOIN_TOLERANCE_M
+    assert np.isclose(joined.length.sum(), raw.length.sum(), rtol=0.01)
+
+
+def test_short_sections_of_carla_town01_are_joined_into_longer_segments() -> None:
+    raw = build_lane_graph(load_map(str(CARLA_TOWN01)).carla_map)
+    joined = join_lane_sections(raw)
+    assert (joined.length < 2.0).sum() < (raw.length < 2.0).sum() / 2, "stub sections were not joined"

@@ -9,9 +9,10 @@ import shapely
 from test_signals import small_map
 
 from driving.errors import InputError
+from driving.sim.lane_graph import build_lane_graph
 from driving.sim.layout import build_layout, clear_layout_cache
 from driving.sim.layout_props import footprint
-from driving.sim.maps import load_map
+from driving.sim.maps import available_maps, load_map
 from driving.sim.scene import Layout
 from driving.sim.signals import find_signals
 from driving.tags import Tag
@@ -90,7 +91,7 @@ def test_map_without_sidewalk_lanes_gets_a_sidewalk_band(tmp_path: Path) -> None
     # the band hugs the carriageway: every sidewalk point lies within ~2 m of the drivable area
     assert layout.sidewalk.difference(layout.drivable.buffer(2.1)).area < 1.0
     assert layout.sidewalk.area > 0.5 * layout.drivable.length  # ~2 m wide along the kerb
-    assert {o.kind for o in layout.objects} >= {"traffic_light", "stop_sign", "building"}
+    assert {o.kind for o in layout.objects} >= {"traffic_light", "traffic_light_pole", "building"}
 
 
 def test_bad_seed_is_an_input_error() -> None:
@@ -103,3 +104,30 @@ def test_sidewalk_paths_follow_sidewalk_lanes(town) -> None:
     layout, _ = town
     lengths = np.array([np.linalg.norm(np.diff(p, axis=0), axis=1).sum() for p in layout.sidewalk_paths])
     assert lengths.sum() > 0.5 * layout.sidewalk.area / 2.0
+
+
+CARLA_TOWN01 = Path(__file__).resolve().parents[1] / "data" / "carla" / "Town01.xodr"
+
+
+def _driving_lanes(carla_map) -> shapely.Geometry:
+    """Every driving lane (junction connectors included) as the lane graph samples it, independent
+    of the layout's own surfaces, shrunk by 2 cm so that touching the kerb line is not a hit."""
+    graph = build_lane_graph(carla_map)
+    strips = []
+    for k in range(graph.n_segments):
+        pts = graph.pts[graph.off[k]:graph.off[k] + graph.n[k]]
+        if len(pts) >= 2 and graph.width[k] > 0.1:
+            strips.append(shapely.LineString(pts).buffer(graph.width[k] / 2 - 0.02, cap_style="flat"))
+    return shapely.union_all(strips)
+
+
+@pytest.mark.parametrize("source", [*available_maps(), str(CARLA_TOWN01)], ids=[*available_maps(), "Town01"])
+def test_no_static_prop_stands_on_a_driving_lane(source: str) -> None:
+    loaded = load_map(source)
+    signals = find_signals(loaded.carla_map)
+    lanes = _driving_lanes(loaded.carla_map)
+    shapely.prepare(lanes)
+    for seed in (0, 1):
+        layout = build_layout(loaded.carla_map, loaded.name, seed, signals)
+        on_lane = [(o.kind, o.center[:2]) for o in layout.objects if lanes.intersects(footprint(o))]
+        assert on_lane == [], f"seed {seed}: props on driving lanes: {on_lane[:5]}"

@@ -14,14 +14,16 @@ import carla
 import pytest
 from scenariogeneration import xodr
 
-from driving.sim.maps import load_map
+from driving.sim.maps import MapWarning, load_map
 from driving.sim.signals import (
     STOP_LINE_BACK_M,
     STOP_SIGN_ID_BASE,
     TRAFFIC_LIGHT_TYPE,
     SignalSet,
     find_signals,
+    junction_approaches,
 )
+from driving.sim.traffic_lights import _phases_of_group
 
 JUNCTION_HALF_M = 12.0
 FOUR_WAY_ID, THREE_WAY_ID = 100, 200
@@ -36,14 +38,14 @@ _ROADS = {
 }
 
 
-def _road(road_id: int, sidewalks: bool) -> xodr.Road:
+def _road(road_id: int, sidewalks: bool, one_way: bool = False) -> xodr.Road:
     x, y, h, length = _ROADS[road_id]
     plan = xodr.PlanView(x, y, h)
     plan.add_geometry(xodr.Line(length))
     centre = xodr.Lane()
     centre.add_roadmark(xodr.RoadMark(xodr.RoadMarkType.solid))
     section = xodr.LaneSection(0, centre)
-    for add in (section.add_left_lane, section.add_right_lane):
+    for add in (section.add_left_lane,) if one_way else (section.add_left_lane, section.add_right_lane):
         lane = xodr.Lane(lane_type=xodr.LaneType.driving, a=3.5)
         lane.add_roadmark(xodr.RoadMark(xodr.RoadMarkType.solid))
         add(lane)
@@ -54,14 +56,15 @@ def _road(road_id: int, sidewalks: bool) -> xodr.Road:
     return xodr.Road(road_id, plan, lanes)
 
 
-def small_map_xodr(signals: bool, sidewalks: bool = True, validity: bool = True) -> str:
+def small_map_xodr(signals: bool, sidewalks: bool = True, validity: bool = True, one_way_branch: bool = False) -> str:
     """OpenDRIVE text: a 4-way junction at (0, 0) and a T junction at (150, 0) joined by road 1.
 
     With `signals`, roads 1-4 carry a traffic light for the lane entering the 4-way junction
     and road 1 a stop sign for the lane entering the T junction. Without `validity` the signals
     name no lanes and face the other way, as CARLA's RoadRunner-made Town maps write them.
+    With `one_way_branch`, road 5 (north of the T) is a one-lane road towards the T junction.
     """
-    roads = {rid: _road(rid, sidewalks) for rid in _ROADS}
+    roads = {rid: _road(rid, sidewalks, one_way=one_way_branch and rid == 5) for rid in _ROADS}
     four = xodr.CommonJunctionCreator(FOUR_WAY_ID, "four", startnum=1000)
     three = xodr.CommonJunctionCreator(THREE_WAY_ID, "three", startnum=2000)
     for rid in (1, 2, 3, 4):
@@ -74,8 +77,11 @@ def small_map_xodr(signals: bool, sidewalks: bool = True, validity: bool = True)
     for creator, ids in ((four, (1, 2, 3, 4)), (three, (1, 5, 6))):
         for a in ids:
             for b in ids:
-                if a < b:
+                if a < b and not (one_way_branch and 5 in (a, b)):
                     creator.add_connection(a, b)
+    if one_way_branch:  # its lane 1 drives towards the T and turns into road 1 or road 6
+        three.add_connection(5, 1, 1, 1)
+        three.add_connection(5, 6, 1, -1)
     if signals:
         for rid in (1, 2, 3, 4):
             light = xodr.Signal(s=0.0, t=-4.0, country="OpenDRIVE", Type=TRAFFIC_LIGHT_TYPE,
@@ -158,17 +164,82 @@ def test_small_map_signals_are_read_with_their_lanes(validity: bool) -> None:
     _check_stop_waypoints(carla_map, signals)
 
 
+def _with_signal_references(text: str) -> str:
+    """The small map's lights referenced from every junction connector leaving their road, with
+    the connector lane as validity: how RoadRunner writes CARLA's Town maps (`<signalReference>`
+    on the connecting roads, one per turn relation)."""
+    root = ET.fromstring(text)
+    roads = {r.get("id"): r for r in root.findall("road")}
+    lights = {r.get("id"): r.find("signals/signal").get("id") for r in roads.values()
+              if r.find("signals/signal[@type='1000001']") is not None}
+    four_way = next(j for j in root.findall("junction") if j.get("id") == str(FOUR_WAY_ID))
+    for conn in four_way.iter("connection"):
+        signal_id = lights.get(conn.get("incomingRoad"))
+        link = conn.find("laneLink[@from='1']")
+        if signal_id is None or link is None:
+            continue
+        connector = roads[conn.get("connectingRoad")]
+        at_start = conn.get("contactPoint") == "start"
+        s = 0.6 if at_start else float(connector.get("length")) - 0.6
+        holder = connector.find("signals")
+        if holder is None:
+            holder = ET.SubElement(connector, "signals")
+        ref = ET.SubElement(holder, "signalReference", id=signal_id, s=str(s), t="0",
+                            orientation="-" if at_start else "+")
+        ET.SubElement(ref, "validity", fromLane=link.get("to"), toLane=link.get("to"))
+    return ET.tostring(root, encoding="unicode")
+
+
+def test_signal_references_on_connectors_merge_into_one_light_per_signal() -> None:
+    carla_map = carla.Map("refs", _with_signal_references(small_map_xodr(signals=True, validity=False)))
+    assert len(carla_map.get_all_landmarks_of_type(TRAFFIC_LIGHT_TYPE)) == 4 + 4 * 3  # signals + references
+    signals = find_signals(carla_map)
+    assert len(signals.traffic_lights) == 4
+    governed = sorted((w.road_id, w.lane_id) for t in signals.traffic_lights for w in t.stop_waypoints)
+    assert governed == [(1, 1), (2, 1), (3, 1), (4, 1)]
+    assert {t.group_id for t in signals.traffic_lights} == {FOUR_WAY_ID}
+    for tl in signals.traffic_lights:  # the head stays where the map's <signal> is, not a reference
+        lm = next(lm for lm in carla_map.get_all_landmarks_of_type(TRAFFIC_LIGHT_TYPE)
+                  if lm.id == tl.opendrive_id and lm.road_id == tl.stop_waypoints[0].road_id)
+        assert tl.transform.location.distance(lm.transform.location) < 3.5  # raised to head height only
+    _check_stop_waypoints(carla_map, signals)
+
+
+def test_signal_naming_missing_lanes_is_skipped_with_a_warning() -> None:
+    root = ET.fromstring(small_map_xodr(signals=True))
+    validity = next(root.iter("validity"))
+    validity.set("fromLane", "5")
+    validity.set("toLane", "5")
+    carla_map = carla.Map("missing_lane", ET.tostring(root, encoding="unicode"))
+    with pytest.warns(MapWarning, match="'missing_lane': signal .* governs no driving lane"):
+        signals = find_signals(carla_map)
+    assert len(signals.traffic_lights) == 3
+
+
 def test_map_without_signals_gets_procedural_ones(tmp_path: Path) -> None:
     carla_map = load_map(small_map(tmp_path, signals=False)).carla_map
     signals = find_signals(carla_map)
     assert signals.procedural
-    # 4-way junction: one light per incoming road, one group; T junction: a stop sign on the stem
-    assert len(signals.traffic_lights) == 4
-    assert {t.group_id for t in signals.traffic_lights} == {FOUR_WAY_ID}
-    assert sorted(w.road_id for t in signals.traffic_lights for w in t.stop_waypoints) == [1, 2, 3, 4]
-    assert len(signals.stop_signs) == 1
-    assert signals.stop_signs[0].id == STOP_SIGN_ID_BASE + 1
-    assert [(w.road_id, w.lane_id) for w in signals.stop_signs[0].stop_waypoints] == [(1, -1)]
+    # both junctions join two-way roads: one light per approach, one group per junction (the T too)
+    assert len(signals.traffic_lights) == 7 and not signals.stop_signs
+    assert {g: len(v) for g, v in signals.groups().items()} == {FOUR_WAY_ID: 4, THREE_WAY_ID: 3}
+    governed = sorted((t.group_id, w.road_id, w.lane_id) for t in signals.traffic_lights for w in t.stop_waypoints)
+    assert governed == [(FOUR_WAY_ID, r, 1) for r in (1, 2, 3, 4)] + [(THREE_WAY_ID, 1, -1), (THREE_WAY_ID, 5, 1),
+                                                                     (THREE_WAY_ID, 6, 1)]
+    _check_stop_waypoints(carla_map, signals)
+    # phases: opposite approaches together at the 4-way junction, each approach alone at the T
+    four = signals.groups()[FOUR_WAY_ID]
+    phases = dict(zip((t.stop_waypoints[0].road_id for t in four), _phases_of_group(list(four))))
+    assert phases[1] == phases[4] != phases[2] == phases[3]
+    assert sorted(_phases_of_group(list(signals.groups()[THREE_WAY_ID]))) == [0, 1, 2]
+
+
+def test_one_lane_branch_gets_a_stop_sign_and_no_lights() -> None:
+    carla_map = carla.Map("branch", small_map_xodr(signals=False, one_way_branch=True))
+    signals = find_signals(carla_map)
+    assert {g: len(v) for g, v in signals.groups().items()} == {FOUR_WAY_ID: 4}
+    assert len(signals.stop_signs) == 1 and signals.stop_signs[0].id == STOP_SIGN_ID_BASE + 1
+    assert [(w.road_id, w.lane_id) for w in signals.stop_signs[0].stop_waypoints] == [(5, 1)]
     _check_stop_waypoints(carla_map, signals)
     # the light post stands right of its lane, beyond the road edge (lane 3.5 m + sidewalk 2 m)
     for tl in signals.traffic_lights:
@@ -190,3 +261,26 @@ def test_signal_ids_are_stable_across_runs(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="known ids"):
         first.light(999)
     assert first.light(1).id == 1
+
+
+CARLA_TOWN01 = Path(__file__).resolve().parents[1] / "data" / "carla" / "Town01.xodr"
+
+
+def test_carla_town01_gets_three_lights_at_each_of_its_twelve_junctions() -> None:
+    """CARLA's Town01 export carries no signals; the server's own Town01 has 3 lights at each of
+    its 12 T junctions (all roads one lane each way). Procedural placement gives the same."""
+    carla_map = load_map(CARLA_TOWN01).carla_map
+    signals = find_signals(carla_map)
+    assert signals.procedural and not signals.stop_signs
+    groups = signals.groups()
+    assert len(groups) == 12 and all(len(g) == 3 for g in groups.values())
+    approaches = junction_approaches(carla_map)
+    for jid, lights in groups.items():  # one group per junction, every approach lane governed once
+        governed = sorted((w.road_id, w.lane_id) for t in lights for w in t.stop_waypoints)
+        assert governed == sorted((a.road_id, ln.lane_id) for a in approaches[jid] for ln in a.lanes)
+        for tl in lights:
+            ahead = [n for n in tl.stop_waypoints[0].next(STOP_LINE_BACK_M + 0.5) if n.is_junction]
+            assert {n.junction_id for n in ahead} == {jid}
+            assert tl.trigger_extent.y >= tl.stop_waypoints[0].lane_width / 2 - 1e-3  # across the lane
+        assert sorted(_phases_of_group(list(lights))) == [0, 1, 2]  # each approach green alone, as CARLA
+    _check_stop_waypoints(carla_map, signals)

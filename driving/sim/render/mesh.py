@@ -5,6 +5,12 @@ tiles inside its frustum and draw distance: the cost of software rasterization i
 pixels. Small props (poles, signs, lights, bushes) form a second detail class with a shorter draw
 distance (level of detail by omission).
 
+Surfaces with a height profile (ramps, bridges, hilly towns; `Surface.profile`) are not
+merged: each is cut into ~`SEGMENT_M` pieces and every vertex lifted to the road height under
+it, and road-like ones get a deck slab below (`DECK_THICKNESS_M`, tagged Bridge), so a camera
+under a bridge sees its underside and one on the bridge sees the road below. Flat surfaces
+take the merged path exactly as before.
+
 Vertex layout (36 bytes, `VERTEX_FORMAT`): position xyz (f4), normal xyz (f4), colour rgb + material
 (4 x u8), semantic tag (f4), traffic-light slot (f4, -1 when the vertex is not a lamp).
 """
@@ -17,7 +23,7 @@ import numpy as np
 import shapely
 
 from driving.sim.render import geometry
-from driving.sim.scene import Layout, StaticObject
+from driving.sim.scene import Layout, StaticObject, Surface, surface_heights
 from driving.tags import Tag
 
 VERTEX_DTYPE = np.dtype([("pos", "f4", 3), ("normal", "f4", 3), ("color", "u1", 4),
@@ -47,6 +53,11 @@ SMALL_KINDS = {"pole", "stop_sign", "traffic_light", "bush", "sign", "speed_limi
                "traffic_light_pole", "stop_sign_post", "tree_trunk", "hydrant", "bollard"}
 LAMP_POST_KINDS = {"pole", "street_lamp"}
 TILE_SIZE_M = 40.0
+SEGMENT_M = 4.0  # longest edge (metres) of an elevated surface before triangulation
+DECK_THICKNESS_M = 1.0
+DECK_RGB = (128, 124, 118)
+DECK_KINDS = {"road", "junction", "shoulder", "sidewalk"}
+DECK_MIN_HEIGHT_M = 0.3  # deck faces whose road is lower than this are underground: not drawn
 HORIZON_MARGIN_M = 3000.0
 
 
@@ -162,6 +173,8 @@ def _merged_surfaces(layout: Layout, tile_size_m: float):
     """
     groups: dict[tuple, list] = {}
     for s in layout.surfaces:
+        if s.profile is not None:
+            continue
         key = (s.kind, int(s.tag), float(s.z_m), tuple(int(c) for c in s.color_rgb))
         groups.setdefault(key, []).append(s.polygon)
     out = []
@@ -180,6 +193,53 @@ def _merged_surfaces(layout: Layout, tile_size_m: float):
             if polys_only:
                 pieces.append(shapely.MultiPolygon(polys_only))
         out.append((key, merged, pieces))
+    return out
+
+
+def _lift(tris: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """Triangles whose z is an offset above the base: z += the base height under each vertex."""
+    out = np.array(tris, np.float32, copy=True)
+    if len(out):
+        out[:, :, 2] += surface_heights(out[:, :, :2].reshape(-1, 2), profile).reshape(-1, 3)
+    return out
+
+
+def _facing(tris: np.ndarray, up: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles wound to face up (or down) and their unit normals."""
+    n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]).astype(np.float64)
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    n *= np.where((n[:, 2] >= 0) == up, 1.0, -1.0)[:, None]
+    n = n.astype(np.float32)
+    return geometry.orient(tris, n), n
+
+
+def _elevated_surface(s: Surface) -> list[np.ndarray]:
+    """Vertices of one surface lifted onto its height profile, with kerb walls and deck slab."""
+    # drop collinear lane samples (2 cm, as the flat path), then bound edges so slopes are followed
+    poly = shapely.segmentize(shapely.simplify(s.polygon, 0.02, preserve_topology=True), SEGMENT_M)
+    flat = geometry.polygon_triangles(poly, 0.0)
+    if not len(flat):
+        return []
+    material = Material.MATTE if s.kind in KIND_Z_OFFSET_M else Material.GROUND
+    top = _lift(flat, s.profile)
+    top[:, :, 2] += s.z_m + KIND_Z_OFFSET_M.get(s.kind, 0.0)
+    out = [_pack(*_facing(top, True), s.color_rgb, material, s.tag)]
+    if s.z_m > 0.02:  # raised kerb
+        walls, normals = geometry.polygon_walls(poly, s.z_m, 0.0)
+        kerb = tuple(int(c * 0.8) for c in s.color_rgb)
+        out.append(_pack(_lift(walls, s.profile), normals, kerb, Material.MATTE, s.tag))
+    if s.kind in DECK_KINDS:
+        under = _lift(flat, s.profile)
+        high = under[:, :, 2].max(axis=1) > DECK_MIN_HEIGHT_M
+        under = under[high]
+        under[:, :, 2] -= DECK_THICKNESS_M
+        walls, normals = geometry.polygon_walls(poly, 0.0, -DECK_THICKNESS_M)
+        walls = _lift(walls, s.profile)
+        high = walls[:, :, 2].max(axis=1) > DECK_MIN_HEIGHT_M - DECK_THICKNESS_M
+        if len(under):
+            out.append(_pack(*_facing(under, False), DECK_RGB, Material.MATTE, Tag.BRIDGE))
+        if high.any():
+            out.append(_pack(walls[high], normals[high], DECK_RGB, Material.MATTE, Tag.BRIDGE))
     return out
 
 
@@ -213,6 +273,12 @@ def build_static_mesh(layout: Layout, tile_size_m: float = TILE_SIZE_M) -> Stati
             kerb = tuple(int(c * 0.8) for c in rgb)
             verts.append(_pack(walls, normals, kerb, Material.MATTE, tag))
         for v in verts:
+            chunks.append(v)
+            small_flags.append(np.zeros(len(v) // 3, bool))
+    for surface in layout.surfaces:
+        if surface.profile is None:
+            continue
+        for v in _elevated_surface(surface):
             chunks.append(v)
             small_flags.append(np.zeros(len(v) // 3, bool))
     for obj in layout.objects:

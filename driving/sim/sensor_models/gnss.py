@@ -1,7 +1,8 @@
 """`sensor.other.gnss`: [lat, lon, alt] float64 from the map's geoReference (Mercator, as CARLA).
 
 The conversion and the geoReference parsing are planning.gps's (one implementation of the
-leaderboard's formulas); this model adds CARLA's GNSS noise and bias attributes.
+leaderboard's formulas); this model adds CARLA's GNSS noise and bias attributes. Altitude is
+the sensor's world z (metres): the parent's road height plus the mount, turned by its pitch.
 """
 from __future__ import annotations
 
