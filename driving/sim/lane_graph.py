@@ -10,7 +10,7 @@ length, successor lists and a curvature speed cap (lateral acceleration limit). 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import carla
 import numpy as np
@@ -44,6 +44,8 @@ class LaneGraph:
     speed_cap: np.ndarray  # (S,) m/s from curvature (inf on straight lanes)
     width: np.ndarray  # (S,) lane width metres
     entry_wps: list[carla.Waypoint]
+    _abs_cum: np.ndarray | None = field(default=None, init=False, repr=False)
+    _seg_base: np.ndarray | None = field(default=None, init=False, repr=False)
 
     @property
     def n_segments(self) -> int:
@@ -67,29 +69,26 @@ class LaneGraph:
         return k, float(cum[i] + t[i] * (cum[i + 1] - cum[i]))
 
     def pose(self, seg: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(x, y, yaw rad, z) at arc length `s` on segments `seg` (vectorised, s clipped to the lane)."""
-        return pose_on(self.pts, self.yaw, self.z, self.cum, self.off, self.n, self.length, seg, s)
+        """(x, y, yaw rad, z) at arc length `s` on segments `seg` (vectorised, s clipped to the lane).
 
-
-def pose_on(pts: np.ndarray, yaw: np.ndarray, z: np.ndarray, cum: np.ndarray, off: np.ndarray,
-            n: np.ndarray, length: np.ndarray, seg: np.ndarray, s: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Interpolated pose on polylines; see `LaneGraph.pose`."""
-    s = np.clip(s, 0.0, length[seg])
-    a = off[seg]
-    count = n[seg]
-    # Points are spaced uniformly except the last interval: search inside each segment.
-    ds = cum[a + 1] - cum[a]
-    i = np.minimum((s / np.maximum(ds, 1e-9)).astype(np.int64), count - 2)
-    i = np.where(s < cum[a + i], np.maximum(i - 1, 0), i)
-    i = np.where((s > cum[a + i + 1]) & (i < count - 2), i + 1, i)
-    p0 = a + i
-    span = np.maximum(cum[p0 + 1] - cum[p0], 1e-9)
-    f = np.clip((s - cum[p0]) / span, 0.0, 1.0)
-    x = pts[p0, 0] + f * (pts[p0 + 1, 0] - pts[p0, 0])
-    y = pts[p0, 1] + f * (pts[p0 + 1, 1] - pts[p0, 1])
-    dyaw = (yaw[p0 + 1] - yaw[p0] + np.pi) % (2 * np.pi) - np.pi
-    return x, y, yaw[p0] + f * dyaw, z[p0] + f * (z[p0 + 1] - z[p0])
+        Exact for any point spacing: one binary search over the arc lengths of all segments laid
+        end to end (each segment's base is the total length before it plus 1 m per segment, so
+        no two segments share an absolute arc length). A guess from the first interval's length
+        is wrong wherever the spacing changes inside a segment (CARLA's towns; joined lane
+        sections), and froze NPCs on one point.
+        """
+        if self._abs_cum is None:
+            self._seg_base = np.concatenate([[0.0], np.cumsum(self.length + 1.0)[:-1]])
+            self._abs_cum = self.cum + np.repeat(self._seg_base, self.n)
+        seg = np.asarray(seg, np.int64)
+        s = np.clip(s, 0.0, self.length[seg])
+        p0 = np.searchsorted(self._abs_cum, self._seg_base[seg] + s, side="right") - 1
+        p0 = np.clip(p0, self.off[seg], self.off[seg] + self.n[seg] - 2)
+        f = np.clip((s - self.cum[p0]) / np.maximum(self.cum[p0 + 1] - self.cum[p0], 1e-9), 0.0, 1.0)
+        x = self.pts[p0, 0] + f * (self.pts[p0 + 1, 0] - self.pts[p0, 0])
+        y = self.pts[p0, 1] + f * (self.pts[p0 + 1, 1] - self.pts[p0, 1])
+        dyaw = (self.yaw[p0 + 1] - self.yaw[p0] + np.pi) % (2 * np.pi) - np.pi
+        return x, y, self.yaw[p0] + f * dyaw, self.z[p0] + f * (self.z[p0 + 1] - self.z[p0])
 
 
 def _sample_lane(wp: carla.Waypoint, ds_m: float, road_length_m: float) -> list[carla.Waypoint]:

@@ -23,6 +23,8 @@ from planning.expert.forecast import Track
 MIN_REACH_SPEED_MPS = 4.0
 #: Slack (metres) added to the distance the ego could cover by a forecast time.
 REACH_SLACK_M = 3.0
+#: Vehicle forecasts are continued at their last velocity up to this horizon (s); see `_extended`.
+CROSSING_HORIZON_S = 3.5
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,13 @@ def nearest_obstacle(tracks: list[Track], times_s: np.ndarray, path_xy: np.ndarr
     the route heading (rad); `clearance_m` is ego half width + margin. A forecast at time t only
     counts on points the ego could reach by t (its speed, at least MIN_REACH_SPEED_MPS, times t
     plus REACH_SLACK_M), so far crossings do not stop it; the pose at t = 0 counts everywhere.
+    Vehicle forecasts shorter than CROSSING_HORIZON_S are continued at their last velocity, so a
+    vehicle on a crossing connector that would arrive together with the ego counts.
     """
     if not tracks or len(path_xy) == 0:
         return None
-    fx = np.stack([t.x for t in tracks])  # [A, K]
-    fy = np.stack([t.y for t in tracks])
-    c, s = np.cos(np.stack([t.yaw for t in tracks]))[:, :, None], np.sin(np.stack([t.yaw for t in tracks]))[:, :, None]
+    fx, fy, fyaw, times_s = _extended(tracks, np.asarray(times_s, np.float64))  # [A, K]
+    c, s = np.cos(fyaw)[:, :, None], np.sin(fyaw)[:, :, None]
     hl = np.array([t.actor.extent.x for t in tracks])[:, None, None]
     hw = np.array([t.actor.extent.y for t in tracks])[:, None, None]
     dx = path_xy[None, None, :, 0] - fx[:, :, None]  # [A, K, P]
@@ -78,6 +81,27 @@ def nearest_obstacle(tracks: list[Track], times_s: np.ndarray, path_xy: np.ndarr
             continue  # only its forecast touches and it is faster than us in our direction
         return Obstacle(actor.id, actor.kind, float(per_track[i]), max(along, 0.0), current)
     return None
+
+
+def _extended(tracks: list[Track], times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Forecast poses [A, K'] and times [K'], vehicle tracks continued at their last velocity up to
+    CROSSING_HORIZON_S. Why: at a junction a car that reaches the ego's path 3 s from now (the ego
+    needs that long to cross a wide junction) matters as much as one 2 s away. Walker tracks are
+    not extended (NaN poses never touch the path)."""
+    fx = np.stack([t.x for t in tracks]).astype(np.float64)
+    fy = np.stack([t.y for t in tracks]).astype(np.float64)
+    fyaw = np.stack([t.yaw for t in tracks]).astype(np.float64)
+    if len(times_s) < 2 or times_s[-1] >= CROSSING_HORIZON_S - 1e-9:
+        return fx, fy, fyaw, times_s
+    dt = float(times_s[-1] - times_s[-2])
+    extra = np.arange(times_s[-1] + dt, CROSSING_HORIZON_S + 1e-9, dt)
+    ahead = (extra - times_s[-1])[None, :]
+    vehicle = np.array([t.actor.kind == ActorKind.VEHICLE for t in tracks])[:, None]
+    ex = np.where(vehicle, fx[:, -1:] + (fx[:, -1:] - fx[:, -2:-1]) / dt * ahead, np.nan)
+    ey = np.where(vehicle, fy[:, -1:] + (fy[:, -1:] - fy[:, -2:-1]) / dt * ahead, np.nan)
+    eyaw = np.repeat(fyaw[:, -1:], len(extra), axis=1)
+    return (np.concatenate([fx, ex], 1), np.concatenate([fy, ey], 1), np.concatenate([fyaw, eyaw], 1),
+            np.concatenate([times_s, extra]))
 
 
 def follow_speed_mps(obstacle: Obstacle, ego_half_length_m: float, stop_gap_m: float, time_gap_s: float,

@@ -122,3 +122,64 @@ def test_lane_tracks_follow_the_lane():
     end = wp.next(10.0)[0].transform.location  # 5 m/s for 2 s
     assert math.hypot(tracks[0].x[-1] - end.x, tracks[0].y[-1] - end.y) < 0.5
     assert lane_tracks(_actor(tf.location.x, tf.location.y, tf.rotation.yaw, 0.0), TIMES, carla_map) == []
+
+
+def _junction_straights(carla_map: carla.Map, junction_id: int) -> tuple[carla.Waypoint, carla.Waypoint]:
+    """Two straight connectors of a junction that cross at right angles (their start waypoints)."""
+    junction = next(w for w in carla_map.generate_waypoints(4.0) if w.is_junction
+                    and w.get_junction().id == junction_id).get_junction()
+    straights = []
+    for start, end in junction.get_waypoints(carla.LaneType.Driving):
+        turn = (end.transform.rotation.yaw - start.transform.rotation.yaw + 180.0) % 360.0 - 180.0
+        if abs(turn) < 10.0:
+            straights.append(start)
+    straights.sort(key=lambda w: (w.road_id, w.lane_id))
+    first = straights[0]
+    h = first.transform.rotation.yaw
+    other = next(w for w in straights if abs(math.cos(math.radians(w.transform.rotation.yaw - h))) < 0.1)
+    return first, other
+
+
+def _ego_path_and_crossing(junction_id: int = 510):
+    """The ego's path along one straight connector (from 8 m into it), a crossing connector's
+    start, and the arc distance (m) from the ego centre to the crossing point."""
+    from driving.sim.maps import load_map
+
+    carla_map = load_map("town_arterial").carla_map
+    own, cross = _junction_straights(carla_map, junction_id)
+    points = lane_points(own.next(8.0)[0], 40)
+    xy = np.array([[t.location.x, t.location.y] for t in points])
+    heading = np.radians([t.rotation.yaw for t in points])
+    other = np.array([[t.location.x, t.location.y] for t in lane_points(cross, 40)])
+    gaps = np.hypot(xy[:, None, 0] - other[None, :, 0], xy[:, None, 1] - other[None, :, 1])
+    k, j = np.unravel_index(np.argmin(gaps), gaps.shape)
+    return carla_map, xy, np.arange(len(xy), dtype=float), heading, cross, float(k), int(j)
+
+
+def test_vehicle_on_a_crossing_connector_inside_the_junction_is_an_obstacle():
+    carla_map, xy, d, heading, cross, crossing_d, j = _ego_path_and_crossing()
+    wp = cross.next(max(j - 8.0, 1.0))[0]  # inside the junction, 8 m before the crossing
+    assert wp.is_junction
+    tf = wp.transform
+    speed = 8.0 / (crossing_d / 6.0)  # reaches the crossing when the ego (6 m/s) does, beyond 2 s
+    assert crossing_d / 6.0 > TIMES[-1]
+    actor = _actor(tf.location.x, tf.location.y, tf.rotation.yaw, speed)
+    tracks = [constant_velocity_track(actor, TIMES), *lane_tracks(actor, TIMES, carla_map)]
+    ob = nearest_obstacle(tracks, TIMES, xy, d, heading, 6.0, 0.95 + 0.4)
+    assert ob is not None and ob.actor_id == actor.id and not ob.current
+    assert abs(ob.distance_m - crossing_d) < 4.0  # where the two connectors cross
+    # the same vehicle once it has crossed, moving away: no obstacle
+    past = cross.next(j + 8.0)[0].transform
+    gone = _actor(past.location.x, past.location.y, past.rotation.yaw, 6.0)
+    tracks = [constant_velocity_track(gone, TIMES), *lane_tracks(gone, TIMES, carla_map)]
+    assert nearest_obstacle(tracks, TIMES, xy, d, heading, 6.0, 0.95 + 0.4) is None
+
+
+def test_stopped_vehicle_in_the_junction_on_the_path_is_an_obstacle():
+    carla_map, xy, d, heading, cross, crossing_d, j = _ego_path_and_crossing()
+    tf = cross.next(float(j))[0].transform  # standing across the ego's path inside the junction
+    actor = _actor(tf.location.x, tf.location.y, tf.rotation.yaw, 0.0)
+    tracks = [constant_velocity_track(actor, TIMES), *lane_tracks(actor, TIMES, carla_map)]
+    ob = nearest_obstacle(tracks, TIMES, xy, d, heading, 8.0, 0.95 + 0.4)
+    assert ob is not None and ob.current and ob.speed_along_mps == pytest.approx(0.0, abs=1e-6)
+    assert crossing_d - 4.0 < ob.distance_m < crossing_d  # its near side, before the crossing point

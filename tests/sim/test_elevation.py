@@ -203,3 +203,11 @@ def _npc_speeds(near: dict[str, bool], ticks: int = 160) -> dict[str, list[float
             speeds[k].append(w.get_actor_state(i).speed_mps)
     w.close()
     return speeds
+
+
+def test_traffic_on_the_two_levels_never_interacts():
+    both = _npc_speeds({"top": True, "low": True})
+    alone_top = _npc_speeds({"top": True, "low": False})["top"]
+    alone_low = _npc_speeds({"top": False, "low": True})["low"]
+    assert np.allclose(both["top"], alone_top) and np.allclose(both["low"], alone_low)
+    assert min(both["top"][40:]) > 1.0 and min(both["low"][40:]) > 1.0  # nobody stopped at the crossing

@@ -76,3 +76,13 @@ def test_short_sections_of_carla_town01_are_joined_into_longer_segments() -> Non
     raw = build_lane_graph(load_map(str(CARLA_TOWN01)).carla_map)
     joined = join_lane_sections(raw)
     assert (joined.length < 2.0).sum() < (raw.length < 2.0).sum() / 2, "stub sections were not joined"
+
+
+def test_pose_is_exact_where_point_spacing_changes_inside_a_segment() -> None:
+    graph = join_lane_sections(build_lane_graph(load_map(str(CARLA_TOWN01)).carla_map))
+    worst = 0.0
+    for k in range(graph.n_segments):
+        a, b = graph.off[k], graph.off[k] + graph.n[k]
+        x, y, _, _ = graph.pose(np.full(b - a, k), graph.cum[a:b])  # the sample points themselves
+        worst = max(worst, float(np.hypot(x - graph.pts[a:b, 0], y - graph.pts[a:b, 1]).max()))
+    assert worst < 1e-6, f"pose() is {worst:.3f} m off a sample point"

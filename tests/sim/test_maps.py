@@ -13,7 +13,7 @@ import pytest
 from driving.errors import InputError
 from driving.sim.maps import LoadedMap, available_maps, generator, load_map, map_path
 
-BUNDLED = ["highway", "town_grid", "town_overpass", "town_suburb"]
+BUNDLED = ["highway", "town_arterial", "town_grid", "town_overpass", "town_suburb"]
 LaneKey = tuple[int, int, int]
 
 

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from driving.atomic_io import atomic_write_bytes
 from driving.errors import InputError
-from driving.sim.maps import highway, town_grid, town_overpass, town_suburb
+from driving.sim.maps import highway, town_arterial, town_grid, town_overpass, town_suburb
 
 MAPS_DIR = Path(__file__).resolve().parent
 
 BUILDERS: dict[str, Callable[[], bytes]] = {
     town_grid.NAME: town_grid.build,
     town_suburb.NAME: town_suburb.build,
+    town_arterial.NAME: town_arterial.build,
     highway.NAME: highway.build,
     town_overpass.NAME: town_overpass.build,
 }
