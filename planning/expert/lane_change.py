@@ -6,8 +6,9 @@ official routes change lanes (often several at once, right after a junction), an
 closing in at 15 m/s in the target lane ran into the expert moving across at 5 m/s. So before
 the ego enters a lane-change zone it checks the lanes on that side for vehicles alongside or
 behind that would close the gap within `CLOSING_TIME_S`; if there is one it waits before the
-zone (a speed limit that stops it there), at most `MAX_WAIT_S`, after which only a vehicle
-alongside or within `MIN_REAR_GAP_M` holds it. Units: metres, seconds, m/s, radians; CARLA
+zone (a speed limit that stops it there). Standing vehicles never hold it (a queue in the target
+lane is passed or joined, the path check sees the one ahead); after `MAX_WAIT_S` a crawling
+queue no longer does either, only a vehicle alongside at speed or one within `MIN_REAR_GAP_M`. Units: metres, seconds, m/s, radians; CARLA
 world frame (x forward, y right, yaw clockwise seen from above).
 """
 from __future__ import annotations
@@ -19,8 +20,9 @@ import numpy as np
 
 from driving.world import ActorKind, ActorState
 
-#: Vehicles up to this far behind the ego (metres) are checked.
-REAR_LOOK_M = 50.0
+#: Vehicles up to this far behind the ego (metres) are checked: a car at 25 m/s closing on a
+#: standing ego needs CLOSING_TIME_S x 25 + REACTION_S x 25 = 87.5 m of gap.
+REAR_LOOK_M = 90.0
 #: A vehicle behind must be at least this far back (bumper to bumper, metres) ...
 MIN_REAR_GAP_M = 4.0
 #: ... and far enough that closing in on the ego takes longer than this (seconds).
@@ -29,12 +31,17 @@ CLOSING_TIME_S = 3.0
 REACTION_S = 0.5
 #: Sideways band (metres) of the target lanes: from this far beside the ego ...
 LATERAL_MIN_M = 1.2
-#: ... to the zone's sideways move plus this.
-LATERAL_MARGIN_M = 2.0
+#: ... to the zone's sideways move plus this (generous: offsets are measured across the ego's
+#: heading, which on a curving road overstates how far over a car behind is).
+LATERAL_MARGIN_M = 4.0
 #: Only vehicles heading within this angle of the ego (radians) share its road direction.
 SAME_DIRECTION_RAD = math.radians(40.0)
-#: After waiting this long (seconds) only a vehicle alongside or very close still holds the ego.
+#: After waiting this long (seconds) only a vehicle alongside faster than PUSH_IN_MPS or one
+#: closer behind than MIN_REAR_GAP_M still holds the ego (a crawling queue lets it in).
 MAX_WAIT_S = 10.0
+PUSH_IN_MPS = 3.0
+#: A vehicle slower than this (m/s) is standing: it cannot close in on the ego.
+STANDING_MPS = 1.0
 
 
 @dataclass(frozen=True)
@@ -93,11 +100,16 @@ def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState
         reach = ego.extent.x + other.extent.x
         if along > reach:  # ahead of the ego: the path check sees it
             continue
-        if along > -reach:  # alongside
+        v_other = max(float(other.velocity.x * hx + other.velocity.y * hy), 0.0)
+        if v_other < STANDING_MPS:  # cannot close in: the ego moves forward, away from it
+            continue
+        patient = waited_s >= MAX_WAIT_S
+        if along > -reach:  # alongside: it takes the space the ego would move into
+            if patient and v_other < PUSH_IN_MPS:
+                continue
             return other
         gap = -along - reach
-        v_other = max(float(other.velocity.x * hx + other.velocity.y * hy), 0.0)
-        needed = MIN_REAR_GAP_M if waited_s >= MAX_WAIT_S else max(
+        needed = MIN_REAR_GAP_M if patient else max(
             MIN_REAR_GAP_M, (v_other - v_ego) * CLOSING_TIME_S + v_other * REACTION_S)
         if gap < needed:
             return other

@@ -29,10 +29,20 @@ def test_a_fast_car_closing_in_from_behind_in_the_target_lane_holds_the_ego() ->
     assert rear_conflict(ZONE_RIGHT, ego, [ego, van]) is van
 
 
-def test_a_car_alongside_in_the_target_lane_holds_the_ego_even_after_a_long_wait() -> None:
+def test_a_car_alongside_at_speed_holds_the_ego_even_after_a_long_wait() -> None:
     ego = _car(1, 0.0, 0.0, 0.0)
-    beside = _car(2, -1.0, 3.5, 0.0)
+    beside = _car(2, -1.0, 3.5, 8.0)
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, beside]) is beside
     assert rear_conflict(ZONE_RIGHT, ego, [ego, beside], waited_s=MAX_WAIT_S + 1.0) is beside
+
+
+def test_a_standing_queue_in_the_target_lane_never_holds_the_ego_and_a_crawling_one_only_for_a_while() -> None:
+    ego = _car(1, 0.0, 0.0, 0.0)
+    standing = [_car(2, -1.0, 3.5, 0.0), _car(3, -8.0, 3.5, 0.0)]  # alongside and right behind
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, *standing]) is None
+    crawling = _car(4, -1.0, 3.5, 2.0)
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, crawling]) is crawling
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, crawling], waited_s=MAX_WAIT_S + 1.0) is None
 
 
 def test_cars_on_the_other_side_ahead_far_behind_or_oncoming_do_not_hold_the_ego() -> None:
