@@ -15,6 +15,7 @@ Units: metres and radians (OpenDRIVE frame, y to the left; CARLA negates y when 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -37,6 +38,29 @@ SIDEWALK_CORNER_MAX_RAD = math.radians(200.0)
 """Sidewalk pieces join neighbouring legs only across a gap smaller than this (not round the back)."""
 CONNECTING_ID_BASE = 1000
 CONNECTING_IDS_PER_JUNCTION = 100
+
+
+Node = tuple[int, int]
+
+
+def grid_edges(nodes_per_side: int, spacing_m: float, mouth_m: Callable[[Node], float]
+               ) -> Iterator[tuple[bool, Node, Node, Pose, Pose]]:
+    """Every street of a square grid of junction nodes: (horizontal, start node, end node, start
+    pose, end pose). Node (i, j) sits at (i, j) x `spacing_m`; a street runs east (horizontal)
+    or north between neighbouring nodes and starts/ends `mouth_m(node)` metres from each node
+    centre (the junction's half size). Horizontal streets first, row by row, so road ids given
+    in this order are stable."""
+    n = nodes_per_side
+    for horizontal in (True, False):
+        heading = 0.0 if horizontal else math.pi / 2
+        ux, uy = math.cos(heading), math.sin(heading)
+        for a in range(n):
+            for b in range(n - 1):
+                (i0, j0), (i1, j1) = ((b, a), (b + 1, a)) if horizontal else ((a, b), (a, b + 1))
+                m0, m1 = mouth_m((i0, j0)), mouth_m((i1, j1))
+                start: Pose = (i0 * spacing_m + m0 * ux, j0 * spacing_m + m0 * uy, heading)
+                end: Pose = (i1 * spacing_m - m1 * ux, j1 * spacing_m - m1 * uy, heading)
+                yield horizontal, (i0, j0), (i1, j1), start, end
 
 
 def wrap_angle(angle_rad: float) -> float:

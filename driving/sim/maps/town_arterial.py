@@ -17,9 +17,14 @@ Coordinates in metres, OpenDRIVE frame (x east, y north).
 
 from __future__ import annotations
 
-import math
-
-from driving.sim.maps.network import LANE_WIDTH_M, SIDEWALK_WIDTH_M, Leg, NetworkBuilder, Pose, SignalKind
+from driving.sim.maps.network import (
+    LANE_WIDTH_M,
+    SIDEWALK_WIDTH_M,
+    Leg,
+    NetworkBuilder,
+    SignalKind,
+    grid_edges,
+)
 from driving.sim.maps.xodr_output import to_xodr_bytes
 
 NAME = "town_arterial"
@@ -78,22 +83,14 @@ def build() -> bytes:
     n = NODES_PER_SIDE
     legs: dict[tuple[int, int], list[tuple[int, str, bool]]] = {(i, j): [] for i in range(n) for j in range(n)}
     road_id = 1
-    for horizontal in (True, False):
-        for a in range(n):
-            for b in range(n - 1):
-                i0, j0, i1, j1 = (b, a, b + 1, a) if horizontal else (a, b, a, b + 1)
-                heading = 0.0 if horizontal else math.pi / 2
-                ux, uy = math.cos(heading), math.sin(heading)
-                m0, m1 = _mouth_m(i0, j0), _mouth_m(i1, j1)
-                start: Pose = (i0 * SPACING_M + m0 * ux, j0 * SPACING_M + m0 * uy, heading)
-                end: Pose = (i1 * SPACING_M - m1 * ux, j1 * SPACING_M - m1 * uy, heading)
-                arterial = _is_arterial(horizontal, i0, j0)
-                lanes = ARTERIAL_LANES if arterial else STREET_LANES
-                net.add_road(road_id, start, end, lanes, lanes, sidewalk=True,
-                             speed_kmh=ARTERIAL_KMH if arterial else STREET_KMH)
-                legs[(i0, j0)].append((road_id, "start", horizontal))
-                legs[(i1, j1)].append((road_id, "end", horizontal))
-                road_id += 1
+    for horizontal, (i0, j0), (i1, j1), start, end in grid_edges(n, SPACING_M, lambda node: _mouth_m(*node)):
+        arterial = _is_arterial(horizontal, i0, j0)
+        lanes = ARTERIAL_LANES if arterial else STREET_LANES
+        net.add_road(road_id, start, end, lanes, lanes, sidewalk=True,
+                     speed_kmh=ARTERIAL_KMH if arterial else STREET_KMH)
+        legs[(i0, j0)].append((road_id, "start", horizontal))
+        legs[(i1, j1)].append((road_id, "end", horizontal))
+        road_id += 1
     for j in range(n):
         for i in range(n):
             node_legs = legs[(i, j)]

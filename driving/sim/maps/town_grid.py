@@ -9,9 +9,7 @@ have a stop sign on the minor (stem) approach; the four corners are plain bends.
 
 from __future__ import annotations
 
-import math
-
-from driving.sim.maps.network import Leg, NetworkBuilder, Pose
+from driving.sim.maps.network import Leg, NetworkBuilder, grid_edges
 from driving.sim.maps.xodr_output import to_xodr_bytes
 
 NAME = "town_grid"
@@ -38,22 +36,13 @@ def build() -> bytes:
     n = NODES_PER_SIDE
     legs: dict[tuple[int, int], list[tuple[Leg, bool]]] = {(i, j): [] for i in range(n) for j in range(n)}
     road_id = 1
-    for horizontal in (True, False):
-        for a in range(n):
-            for b in range(n - 1):
-                i0, j0, i1, j1 = (b, a, b + 1, a) if horizontal else (a, b, a, b + 1)
-                heading = 0.0 if horizontal else math.pi / 2
-                ux, uy = math.cos(heading), math.sin(heading)
-                start: Pose = (i0 * SPACING_M + MOUTH_M * ux, j0 * SPACING_M + MOUTH_M * uy, heading)
-                end: Pose = (i1 * SPACING_M - MOUTH_M * ux, j1 * SPACING_M - MOUTH_M * uy, heading)
-                arterial = _is_arterial(horizontal, i0, j0)
-                lanes = 2 if arterial else 1
-                net.add_road(
-                    road_id, start, end, lanes, lanes, sidewalk=True, speed_kmh=50.0 if arterial else 30.0
-                )
-                legs[(i0, j0)].append((Leg(road_id, "start"), arterial))
-                legs[(i1, j1)].append((Leg(road_id, "end"), arterial))
-                road_id += 1
+    for horizontal, (i0, j0), (i1, j1), start, end in grid_edges(n, SPACING_M, lambda node: MOUTH_M):
+        arterial = _is_arterial(horizontal, i0, j0)
+        lanes = 2 if arterial else 1
+        net.add_road(road_id, start, end, lanes, lanes, sidewalk=True, speed_kmh=50.0 if arterial else 30.0)
+        legs[(i0, j0)].append((Leg(road_id, "start"), arterial))
+        legs[(i1, j1)].append((Leg(road_id, "end"), arterial))
+        road_id += 1
     for j in range(n):
         for i in range(n):
             node_legs = legs[(i, j)]
