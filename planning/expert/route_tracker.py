@@ -130,7 +130,9 @@ class RouteTracker:
             wp = carla_map.get_waypoint(t.location, project_to_road=True, lane_type=carla.LaneType.Driving)
             self.junction[i] = bool(wp is not None and wp.is_junction)
             self.lane_keys.append((wp.road_id, wp.lane_id) if wp is not None else (-1, 0))
-        #: The path the expert drives: the planned points with lane changes made gradual.
+        #: The route's own points (lane centres; signals and lanes are matched against these) ...
+        self.planned_xy = planned
+        #: ... and the path the expert drives: the same points with lane changes made gradual.
         self.xy = smooth_lane_changes(planned, self.junction)
         steps = np.linalg.norm(np.diff(self.xy, axis=0), axis=1)
         self.s = np.concatenate([[0.0], np.cumsum(steps)])

@@ -2,7 +2,8 @@
 
 Why precomputed per route: a light's stop waypoints and a stop sign's stop waypoints are fixed,
 so each is matched once to the dense route point in the same lane (road id, lane id) within
-MATCH_RADIUS_M and heading the same way; per step only the few signals ahead are looked at.
+MATCH_RADIUS_M and heading the same way, else to one on a neighbouring lane of the same road and
+direction within NEXT_LANE_RADIUS_M (the route's own lane-centre points, not the smoothed path); per step only the few signals ahead are looked at.
 A light governs the ego at the arc length of its matched point (its stop line). Red means stop
 before the line. Yellow means stop if possible with `yellow_max_decel_mps2`; otherwise go only
 if the ego's tail clears the junction entry (where the official red-light test draws its line,
@@ -26,6 +27,9 @@ from planning.expert.route_tracker import RouteTracker
 MATCH_RADIUS_M = 2.0
 #: ... and with a heading difference below this (degrees).
 MATCH_HEADING_DEG = 45.0
+#: Else a stop waypoint this close (metres) on a lane of the same road and direction matches
+#: (routes that change lane at a stop line, common on CARLA's Town05: the light covers both).
+NEXT_LANE_RADIUS_M = 4.5
 #: A red light still holds the ego when its front bumper is less than this past the line (metres).
 RED_OVERSHOOT_M = 3.0
 #: Full-stop speed at a stop sign (the official criterion's threshold is 0.1 m/s).
@@ -58,11 +62,14 @@ def match_stop_lines(route: RouteTracker, lights: list[TrafficLightInfo],
         for sig in signals:
             for wp in sig.stop_waypoints:
                 loc = wp.transform.location
-                d = np.hypot(route.xy[:, 0] - loc.x, route.xy[:, 1] - loc.y)
+                d = np.hypot(route.planned_xy[:, 0] - loc.x, route.planned_xy[:, 1] - loc.y)
                 h = math.radians(wp.transform.rotation.yaw)
                 dh = np.abs((route.heading - h + np.pi) % (2 * np.pi) - np.pi)
-                ok = (d < MATCH_RADIUS_M) & (dh < math.radians(MATCH_HEADING_DEG))
-                ok &= np.array([k == (wp.road_id, wp.lane_id) for k in keys])
+                aligned = dh < math.radians(MATCH_HEADING_DEG)
+                ok = (d < MATCH_RADIUS_M) & aligned & np.array([k == (wp.road_id, wp.lane_id) for k in keys])
+                if not ok.any():  # the route changes lane at the line: a lane beside it, same road and way
+                    ok = (d < NEXT_LANE_RADIUS_M) & aligned & np.array(
+                        [k[0] == wp.road_id and k[1] * wp.lane_id > 0 for k in keys])
                 if ok.any():
                     k = int(np.argmin(np.where(ok, d, np.inf)))
                     inside = np.nonzero(route.junction[k:])[0]

@@ -1,6 +1,7 @@
 """On yellow the expert goes only when its tail clears the junction entry before the light turns red."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import carla
@@ -40,3 +41,30 @@ def test_a_new_yellow_phase_restarts_the_clock() -> None:
         monitor.stop_distance_m(60.0, 4.0, {7: YELLOW}, 0.05, 50.0)
     monitor.stop_distance_m(60.0, 4.0, {7: carla.TrafficLightState.Green}, 0.05, 50.0)
     assert math.isinf(monitor.stop_distance_m(98.5, 4.0, {7: YELLOW}, 0.05, 50.0))
+
+
+def test_a_light_is_matched_when_the_route_passes_its_line_on_the_neighbouring_lane() -> None:
+    from driving.sim.embedded_world import EmbeddedWorld
+    from planning.expert.route_tracker import RouteTracker
+    from planning.expert.signals_ahead import match_stop_lines
+    from planning.road_option import RoadOption
+
+    with EmbeddedWorld() as world:
+        world.load_map("town_grid", seed=0)
+        for light in world.get_traffic_lights():
+            stops = {(wp.road_id, wp.lane_id): wp for wp in light.stop_waypoints}
+            wp = next((w for w in stops.values() if w.get_left_lane() is not None
+                       and w.get_left_lane().lane_type == carla.LaneType.Driving
+                       and w.get_left_lane().lane_id * w.lane_id > 0), None)
+            if wp is not None:
+                break
+        else:
+            raise AssertionError("town_grid has a light over a two-lane approach")
+        neighbour = wp.get_left_lane()
+        # the route runs on the neighbouring lane only; the light's other stop waypoints are removed
+        lone = dataclasses.replace(light, stop_waypoints=(wp,))
+        plan = [(w.transform, RoadOption.LANEFOLLOW) for w in reversed(neighbour.previous_until_lane_start(1.0))]
+        plan += [(w.transform, RoadOption.LANEFOLLOW) for w in neighbour.next_until_lane_end(1.0)]
+        route = RouteTracker(plan, world.get_map())
+        lines = match_stop_lines(route, [lone], [])
+        assert [line.signal_id for line in lines] == [light.id]
