@@ -30,7 +30,7 @@ MATCH_HEADING_DEG = 45.0
 #: Else a stop waypoint this close (metres) on a lane of the same road and direction matches
 #: (routes that change lane at a stop line, common on CARLA's Town05: the light covers both).
 NEXT_LANE_RADIUS_M = 4.5
-#: A red light still holds the ego when its front bumper is less than this past the line (metres).
+#: A red light still holds the ego when its front bumper is less than this past the junction entry (m).
 RED_OVERSHOOT_M = 3.0
 #: Full-stop speed at a stop sign (the official criterion's threshold is 0.1 m/s).
 STOPPED_MPS = 0.05
@@ -115,7 +115,7 @@ class SignalMonitor:
             if gap > horizon_m:
                 break
             if line.is_light:
-                if gap < -RED_OVERSHOOT_M:
+                if _entry(line) - s_front_m < -RED_OVERSHOOT_M:  # through the junction entry: passed
                     continue
                 self.affecting_light = line.signal_id if self.affecting_light is None else self.affecting_light
                 state = light_state.get(line.signal_id, carla.TrafficLightState.Green)
@@ -124,9 +124,11 @@ class SignalMonitor:
                     return max(gap, 0.0)
                 if state == carla.TrafficLightState.Yellow:
                     since = self._yellow_since.setdefault(line.signal_id, self._time_s)
-                    if gap > 0.0 and self._stops_on_yellow(line, gap, s_front_m, speed_mps, since):
+                    # crept past the stop line in a queue: the junction entry is the line that counts
+                    target = gap if gap > 0.0 else _entry(line) - s_front_m
+                    if target > 0.0 and self._stops_on_yellow(line, target, s_front_m, speed_mps, since):
                         self.light_hazard = True
-                        return gap
+                        return target
                 else:
                     self._yellow_since.pop(line.signal_id, None)
                 continue
@@ -150,9 +152,13 @@ class SignalMonitor:
         need = speed_mps * speed_mps / (2.0 * gap_m)
         if need <= self.yellow_max_decel_mps2:
             return True
-        entry = line.entry_s_m if math.isfinite(line.entry_s_m) else line.s_m
-        to_clear = entry - s_front_m + self.ego_length_m
+        to_clear = _entry(line) - s_front_m + self.ego_length_m
         left_s = max(self.yellow_s - (self._time_s - since_s), 0.0)
         if to_clear <= speed_mps * left_s:
             return False
         return need <= HARD_DECEL_MPS2
+
+
+def _entry(line: StopLine) -> float:
+    """Arc length (m) of the line the official red-light test uses: the junction entry, else the stop line."""
+    return line.entry_s_m if math.isfinite(line.entry_s_m) else line.s_m

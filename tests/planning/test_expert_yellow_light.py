@@ -68,3 +68,9 @@ def test_a_light_is_matched_when_the_route_passes_its_line_on_the_neighbouring_l
         route = RouteTracker(plan, world.get_map())
         lines = match_stop_lines(route, [lone], [])
         assert [line.signal_id for line in lines] == [light.id]
+
+
+def test_crept_past_the_stop_line_in_a_queue_it_stops_before_the_junction_entry_on_yellow() -> None:
+    # front bumper 3.5 m past the stop line (more than the red overshoot), 1.75 m before the entry
+    gap = _monitor().stop_distance_m(103.5, 0.1, {7: YELLOW}, 0.05, 50.0)
+    assert math.isclose(gap, 105.25 - 103.5)
