@@ -57,8 +57,12 @@ from driving.world import (
 )
 from driving.world_checks import check_control, check_seed, check_transform
 
-#: Props whose bottom is above this height (metres) cannot touch a vehicle (lamp heads, crowns).
+#: Props whose bottom is this far (metres) above the highest road under the map cannot touch a
+#: vehicle (lamp heads, crowns); every other prop is tested with its height range, so a pole on
+#: a bridge deck is hit by cars on the deck and not by cars below.
 PROP_REACH_M = 2.0
+
+
 class EmbeddedWorld(World):
     """Deterministic CPU world: `EmbeddedWorld().load_map("town_grid", seed=0)` then spawn and tick."""
 
@@ -87,7 +91,9 @@ class EmbeddedWorld(World):
         self._rng = np.random.default_rng([self._seed, 1])
         self.graph = join_lane_sections(build_lane_graph(carla_map,
                                                          max_lateral_accel_mps2=cfg.npc_max_lateral_accel_mps2))
-        self._props = [o for o in self.layout.solid_objects() if o.center[2] - o.half_extent[2] < PROP_REACH_M]
+        top_road_z = float(self.graph.z.max()) if len(self.graph.z) else 0.0
+        self._props = [o for o in self.layout.solid_objects()
+                       if o.center[2] - o.half_extent[2] < top_road_z + PROP_REACH_M]
         arr = np.array([[o.center[0], o.center[1], math.radians(o.yaw_deg), o.half_extent[0],
                          o.half_extent[1], o.center[2] - o.half_extent[2], o.center[2] + o.half_extent[2]]
                         for o in self._props]).reshape(-1, 7)
