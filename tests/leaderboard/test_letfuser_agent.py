@@ -129,14 +129,17 @@ def test_compile_auto_falls_back_to_eager_and_on_refuses(models, monkeypatch):
     """A machine without a C++ compiler (inductor pointed at one that does not exist)."""
     from torch._inductor import config as inductor_config
 
-    monkeypatch.setattr(inductor_config.cpp, "cxx", (None, "no-such-c++-compiler"))
+    # inductor's own patch restores its config; monkeypatching the config proxy left `cpp.cxx`
+    # hidden afterwards and broke every later compile in the same process
     monkeypatch.setattr(letfuser_agent, "_RUNNERS", {})
     torch._dynamo.reset()
     try:
-        with pytest.warns(RuntimeWarning, match="eager model"):
+        with inductor_config.patch({"cpp.cxx": (None, "no-such-c++-compiler")}), \
+                pytest.warns(RuntimeWarning, match="eager model"):
             runner = letfuser_agent.model_runner(LeTFuserAgentConfig(model=str(models["research"])))
         assert not runner.compiled
-        with pytest.raises(InputError, match="compile: on.*C.. compiler"):
+        with inductor_config.patch({"cpp.cxx": (None, "no-such-c++-compiler")}), \
+                pytest.raises(InputError, match="compile: on.*C.. compiler"):
             letfuser_agent.model_runner(LeTFuserAgentConfig(model=str(models["research"]), compile="on"))
     finally:
         torch._dynamo.reset()

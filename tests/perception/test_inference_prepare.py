@@ -89,11 +89,11 @@ def test_compile_refuses_a_training_model_and_bad_example_inputs() -> None:
         compile_for_inference(_tiny_deployed(), {**_zero_frame(), "rgb": torch.zeros(1, 3, 8, 8)})
 
 
-def test_compile_without_a_cxx_compiler_is_one_clear_error(monkeypatch) -> None:
+def test_compile_without_a_cxx_compiler_is_one_clear_error() -> None:
     import torch._inductor.config as inductor_config
 
-    monkeypatch.setattr(inductor_config.cpp, "cxx", (None, "no-such-c++-compiler"))
     torch._dynamo.reset()
-    with pytest.raises(CompileError, match="needs a working C.. compiler"):
+    with inductor_config.patch({"cpp.cxx": (None, "no-such-c++-compiler")}), \
+            pytest.raises(CompileError, match="needs a working C.. compiler"):
         compile_for_inference(_tiny_deployed(), _zero_frame())
     torch._dynamo.reset()
