@@ -40,6 +40,8 @@ STOP_SIGN_NEAR_M = 5.0
 HARD_DECEL_MPS2 = 7.0
 #: The junction entry counts for a light when it is at most this far past the stop line (m).
 ENTRY_MAX_M = 15.0
+#: Matches of one signal this far apart along the route (m) are separate passages over its line.
+PASSAGE_GAP_M = 30.0
 
 
 @dataclass(frozen=True)
@@ -55,30 +57,50 @@ class StopLine:
 
 def match_stop_lines(route: RouteTracker, lights: list[TrafficLightInfo],
                      stops: list[StopSignInfo]) -> list[StopLine]:
-    """Every signal whose stop waypoint lies on the route, sorted by arc length."""
+    """Every passage of the route over a signal's stop line, sorted by arc length.
+
+    A route that comes back to a junction approach (loops in the official routes do) meets the
+    same light again: each passage more than `PASSAGE_GAP_M` of route after the previous one is
+    a stop line of its own."""
     out: list[StopLine] = []
-    keys = route.lane_keys
     for signals, is_light in ((lights, True), (stops, False)):
         for sig in signals:
+            best: dict[int, tuple[float, int]] = {}  # passage -> (distance, route index)
             for wp in sig.stop_waypoints:
-                loc = wp.transform.location
-                d = np.hypot(route.planned_xy[:, 0] - loc.x, route.planned_xy[:, 1] - loc.y)
-                h = math.radians(wp.transform.rotation.yaw)
-                dh = np.abs((route.heading - h + np.pi) % (2 * np.pi) - np.pi)
-                aligned = dh < math.radians(MATCH_HEADING_DEG)
-                ok = (d < MATCH_RADIUS_M) & aligned & np.array([k == (wp.road_id, wp.lane_id) for k in keys])
-                if not ok.any():  # the route changes lane at the line: a lane beside it, same road and way
-                    ok = (d < NEXT_LANE_RADIUS_M) & aligned & np.array(
-                        [k[0] == wp.road_id and k[1] * wp.lane_id > 0 for k in keys])
-                if ok.any():
-                    k = int(np.argmin(np.where(ok, d, np.inf)))
-                    inside = np.nonzero(route.junction[k:])[0]
-                    entry = float(route.s[k + inside[0]]) if len(inside) else math.nan
-                    if not entry - route.s[k] <= ENTRY_MAX_M:
-                        entry = float(route.s[k])
-                    out.append(StopLine(sig.id, is_light, float(route.s[k]), entry))
-                    break
+                d, ok = _stop_matches(route, wp)
+                for k in np.nonzero(ok)[0]:
+                    passage = int(route.s[k] // PASSAGE_GAP_M)
+                    if passage not in best or d[k] < best[passage][0]:
+                        best[passage] = (float(d[k]), int(k))
+            kept: list[int] = []
+            for _, k in sorted(best.values(), key=lambda item: item[1]):
+                if kept and route.s[k] - route.s[kept[-1]] < PASSAGE_GAP_M:
+                    continue  # the same passage split over two bins
+                kept.append(k)
+            out.extend(StopLine(sig.id, is_light, float(route.s[k]), _entry_after(route, k)) for k in kept)
     return sorted(out, key=lambda line: line.s_m)
+
+
+def _stop_matches(route: RouteTracker, wp: carla.Waypoint) -> tuple[np.ndarray, np.ndarray]:
+    """Distances (m) from `wp` to the route's lane-centre points, and which of them match it."""
+    loc = wp.transform.location
+    d = np.hypot(route.planned_xy[:, 0] - loc.x, route.planned_xy[:, 1] - loc.y)
+    h = math.radians(wp.transform.rotation.yaw)
+    dh = np.abs((route.heading - h + np.pi) % (2 * np.pi) - np.pi)
+    aligned = dh < math.radians(MATCH_HEADING_DEG)
+    keys = route.lane_keys
+    ok = (d < MATCH_RADIUS_M) & aligned & np.array([k == (wp.road_id, wp.lane_id) for k in keys])
+    if not ok.any():  # the route changes lane at the line: a lane beside it, same road and way
+        ok = (d < NEXT_LANE_RADIUS_M) & aligned & np.array([k[0] == wp.road_id and k[1] * wp.lane_id > 0
+                                                             for k in keys])
+    return d, ok
+
+
+def _entry_after(route: RouteTracker, k: int) -> float:
+    """Arc length (m) of the first junction point after route index k, if within ENTRY_MAX_M."""
+    inside = np.nonzero(route.junction[k:])[0]
+    entry = float(route.s[k + inside[0]]) if len(inside) else math.nan
+    return entry if entry - route.s[k] <= ENTRY_MAX_M else float(route.s[k])
 
 
 class SignalMonitor:

@@ -74,3 +74,20 @@ def test_crept_past_the_stop_line_in_a_queue_it_stops_before_the_junction_entry_
     # front bumper 3.5 m past the stop line (more than the red overshoot), 1.75 m before the entry
     gap = _monitor().stop_distance_m(103.5, 0.1, {7: YELLOW}, 0.05, 50.0)
     assert math.isclose(gap, 105.25 - 103.5)
+
+
+def test_a_route_that_comes_back_over_the_same_stop_line_gets_one_line_per_passage() -> None:
+    from driving.sim.embedded_world import EmbeddedWorld
+    from planning.expert.route_tracker import RouteTracker
+    from planning.expert.signals_ahead import match_stop_lines
+    from planning.road_option import RoadOption
+
+    with EmbeddedWorld() as world:
+        world.load_map("town_grid", seed=0)
+        light = world.get_traffic_lights()[0]
+        wp = light.stop_waypoints[0]
+        lane = [w for d in range(30, 0, -1) for w in wp.previous(float(d))[:1]] + [wp]
+        once = [(w.transform, RoadOption.LANEFOLLOW) for w in lane]
+        route = RouteTracker(once + once, world.get_map())  # the same approach driven twice (a loop)
+        lines = [line for line in match_stop_lines(route, [light], []) if line.signal_id == light.id]
+        assert len(lines) == 2 and lines[1].s_m - lines[0].s_m > 0.9 * route.s[len(once) - 1]
