@@ -94,11 +94,6 @@ def parse_xodr(text: str, name: str, source: str) -> carla.Map:
     return carla_map
 
 
-def validate_xodr(text: str, source: str) -> None:
-    """Raise InputError if `text` is not an OpenDRIVE network carla.Map can safely read."""
-    check_xodr(text, source)
-
-
 def check_xodr(text: str, source: str) -> str:
     """The checked (and repaired) OpenDRIVE text; InputError for what carla.Map cannot take.
 
