@@ -329,7 +329,7 @@ class EmbeddedWorld(World):
         if len(w.rows):
             veh = b.vehicle & b.active
             nx, ny, nyaw, vx, vy = w.step(b.x[w.rows], b.y[w.rows], np.stack([b.x[veh], b.y[veh]], 1),
-                                          np.abs(b.speed[veh]), dt)
+                                          np.abs(b.speed[veh]), dt, b.yaw[veh], np.stack([b.hl[veh], b.hw[veh]], 1))
             b.z[w.rows] = w.heights(b.z[w.rows])
             moving = (vx != 0.0) | (vy != 0.0)
             b.yaw[w.rows] = np.where(moving, nyaw, b.yaw[w.rows])

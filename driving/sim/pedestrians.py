@@ -31,6 +31,11 @@ CLEAR_RADIUS_M = 15.0
 #: closer than VEHICLE_CLEARANCE_M to that point.
 WALKER_PROBE_M = 1.5
 VEHICLE_CLEARANCE_M = 4.0
+#: A walker never steps closer than this (metres) to a vehicle's box: one that stood on the
+#: crosswalk in a queue was walked into (a pedestrian collision for the ego on CARLA's Town02).
+WALKER_RADIUS_M = 0.3
+#: A crossing walker that a standing vehicle blocks this long (s) turns back to where it started.
+GIVE_UP_S = 4.0
 
 
 class Pedestrians:
@@ -71,6 +76,7 @@ class Pedestrians:
         self.target_path = np.zeros(0, np.int64)  # path joined on arrival (-1: stop there)
         self.target_s = np.zeros(0)
         self.autopilot = np.zeros(0, np.bool_)
+        self.blocked_s = np.zeros(0)  # how long a vehicle's box has stopped it (s)
 
     # ---- precomputation ---------------------------------------------------------------
     def _endpoint_joins(self) -> dict[tuple[int, int], list[tuple[int, int]]]:
@@ -136,6 +142,7 @@ class Pedestrians:
         self.target_path = np.append(self.target_path, -1)
         self.target_s = np.append(self.target_s, 0.0)
         self.autopilot = np.append(self.autopilot, autopilot)
+        self.blocked_s = np.append(self.blocked_s, 0.0)
 
     def remove(self, row: int) -> None:
         hit = np.nonzero(self.rows == row)[0]
@@ -143,7 +150,7 @@ class Pedestrians:
             return
         i = int(hit[0])
         for name in ("rows", "mode", "path", "s", "direction", "speed", "target", "target_path",
-                     "target_s", "autopilot"):
+                     "target_s", "autopilot", "blocked_s"):
             setattr(self, name, np.delete(getattr(self, name), i, axis=0))
 
     def index_of(self, row: int) -> int:
@@ -188,11 +195,13 @@ class Pedestrians:
 
     # ---- per tick ------------------------------------------------------------------------
     def step(self, x: np.ndarray, y: np.ndarray, vehicle_xy: np.ndarray, vehicle_speed: np.ndarray,
-             dt_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+             dt_s: float, vehicle_yaw: np.ndarray | None = None,
+             vehicle_half: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Advance all walkers; `x`, `y` are their current positions (rows order).
 
         Returns new (x, y, yaw rad, vx, vy) per walker. `vehicle_xy`/`vehicle_speed` are all
-        vehicles, used to decide whether a crossing is clear.
+        vehicles, used to decide whether a crossing is clear; with their yaw (rad) and box half
+        length/width (metres, N x 2) a walker off the sidewalk also never walks into one.
         """
         nx, ny = x.copy(), y.copy()
         on_path = self.mode == PATH
@@ -216,6 +225,13 @@ class Pedestrians:
             step = np.minimum(self.speed[moving] * dt_s, dist)
             unit = d / np.maximum(dist, 1e-9)[:, None]
             step[self._vehicle_in_the_way(moving, x, y, unit, vehicle_xy, vehicle_speed)] = 0.0
+            if vehicle_yaw is not None and vehicle_half is not None:
+                into = self._walks_into_box(x[moving], y[moving], x[moving] + unit[:, 0] * step,
+                                            y[moving] + unit[:, 1] * step, vehicle_xy, vehicle_yaw, vehicle_half)
+                step[into] = 0.0
+                self.blocked_s[moving] = np.where(into, self.blocked_s[moving] + dt_s, 0.0)
+                for i in moving[self.blocked_s[moving] > GIVE_UP_S]:
+                    self._turn_back(int(i))
             nx[moving] = x[moving] + unit[:, 0] * step
             ny[moving] = y[moving] + unit[:, 1] * step
             for k in np.nonzero(dist <= self.speed[moving] * dt_s)[0]:
@@ -238,6 +254,33 @@ class Pedestrians:
         probe = np.stack([x[moving], y[moving]], 1) + unit * WALKER_PROBE_M
         d = np.hypot(probe[:, None, 0] - vehicle_xy[None, fast, 0], probe[:, None, 1] - vehicle_xy[None, fast, 1])
         return crossing & (d < VEHICLE_CLEARANCE_M).any(1)
+
+    @staticmethod
+    def _walks_into_box(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, vehicle_xy: np.ndarray,
+                        vehicle_yaw: np.ndarray, vehicle_half: np.ndarray) -> np.ndarray:
+        # Per walker: its step from (x0, y0) to (x1, y1) brings it closer to a vehicle's box
+        # (grown by WALKER_RADIUS_M) that it would then touch. Stepping away is always allowed.
+        if not len(vehicle_xy) or not len(x0):
+            return np.zeros(len(x0), np.bool_)
+        c, s = np.cos(vehicle_yaw)[None, :], np.sin(vehicle_yaw)[None, :]
+
+        def outside(px: np.ndarray, py: np.ndarray) -> np.ndarray:
+            dx, dy = px[:, None] - vehicle_xy[None, :, 0], py[:, None] - vehicle_xy[None, :, 1]
+            ex = np.maximum(np.abs(dx * c + dy * s) - vehicle_half[None, :, 0], 0.0)
+            ey = np.maximum(np.abs(-dx * s + dy * c) - vehicle_half[None, :, 1], 0.0)
+            return np.hypot(ex, ey)
+
+        before, after = outside(x0, y0), outside(x1, y1)
+        return ((after < WALKER_RADIUS_M) & (after < before)).any(1)
+
+    def _turn_back(self, i: int) -> None:
+        # Back to the crossing's start (its foot on the path it came from), then on along that path.
+        self.blocked_s[i] = 0.0
+        if not self.autopilot[i] or self.path[i] < 0:
+            return
+        self.target[i] = self._point(int(self.path[i]), float(self.s[i]))
+        self.target_path[i] = self.path[i]
+        self.target_s[i] = self.s[i]
 
     def _points(self, path: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # Vectorised position at arc length s on each path.

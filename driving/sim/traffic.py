@@ -31,10 +31,14 @@ from driving.sim.traffic_arrays import (
 from driving.sim.traffic_conflicts import build_movements
 from driving.sim.traffic_kernel import drive
 
-__all__ = ["DEADLOCK_S", "GHOST_S", "ROUTE_LEN", "IdmParams", "TrafficDrivers"]
+__all__ = ["DEADLOCK_S", "GHOST_S", "REROUTE_AFTER_S", "ROUTE_LEN", "IdmParams", "TrafficDrivers"]
+
+#: An NPC that stood this long (s) waiting for room behind the exit of its next junction takes
+#: another way through it (`TrafficDrivers._turn_elsewhere`).
+REROUTE_AFTER_S = 8.0
 
 _FLOAT_STATE = ("s", "v", "factor", "top", "a_max", "hl", "hw", "stop_timer", "blocked", "ghost", "no_yield",
-                "accel", "stamp")
+                "accel", "stamp", "room_wait")
 _INT_STATE = ("cleared", "leader", "yield_to", "stamp_q")
 
 
@@ -87,6 +91,7 @@ class TrafficDrivers:
         for name in _INT_STATE:
             setattr(self, name, np.zeros(0, np.int64))
         self.planned: list[list[int]] = []  # given routes: segments still to follow
+        self.given_route: list[bool] = []  # whether each NPC was given a route (never rerouted)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -108,6 +113,7 @@ class TrafficDrivers:
         for name in _INT_STATE:
             setattr(self, name, np.append(getattr(self, name), -1))
         self.planned.append(list(planned or []))
+        self.given_route.append(bool(planned))
         self._fill(len(self.rows) - 1)
 
     def remove(self, row: int) -> None:
@@ -119,6 +125,7 @@ class TrafficDrivers:
         for name in ("rows", "route", *_FLOAT_STATE, *_INT_STATE):
             setattr(self, name, np.delete(getattr(self, name), i, axis=0))
         del self.planned[i]
+        del self.given_route[i]
 
     def index_of(self, row: int) -> int:
         hit = np.nonzero(self.rows == row)[0]
@@ -147,7 +154,7 @@ class TrafficDrivers:
         """The NPC state as the kernel's struct (views: the kernel writes through them)."""
         return NpcArrays(self.rows, self.route, self.s, self.v, self.factor, self.top, self.a_max, self.hl,
                          self.hw, self.cleared, self.stop_timer, self.blocked, self.ghost, self.no_yield,
-                         self.accel, self.leader, self.yield_to, self.stamp, self.stamp_q)
+                         self.accel, self.leader, self.yield_to, self.stamp, self.stamp_q, self.room_wait)
 
     def step(self, bodies: dict[str, np.ndarray], light_codes: np.ndarray, dt_s: float) -> None:
         """Advance every NPC by `dt_s` given all bodies and the light states (codes 0 G, 1 Y, 2 R).
@@ -174,8 +181,30 @@ class TrafficDrivers:
               KernelParams(float(dt_s), self.clock_s, p.time_headway_s, p.min_gap_m, p.comfortable_decel_mps2,
                            p.max_decel_mps2, p.stop_line_gap_m, p.min_horizon_m))
         self.clock_s += dt_s
+        for i in np.nonzero(self.room_wait > REROUTE_AFTER_S)[0]:
+            self._turn_elsewhere(int(i))
         for i in np.nonzero(self.route[:, -1] < 0)[0]:
             self._fill(int(i))
+
+    def _turn_elsewhere(self, i: int) -> None:
+        """Take another way through the next junction (NPC i found no room behind its exit for
+        REROUTE_AFTER_S). Why: queues around a block can fill it, each waiting for room in the
+        next, and only a car that leaves the ring frees it; drivers do the same. NPCs on a given
+        route keep it."""
+        self.room_wait[i] = 0.0
+        if self.given_route[i]:
+            return
+        g, route = self.graph, self.route[i]
+        j0 = next((j for j in range(1, ROUTE_LEN) if route[j] >= 0 and self._lanes.junction[route[j]] >= 0), -1)
+        if j0 < 0:
+            return
+        prev = int(route[j0 - 1])
+        options = [int(s) for s in g.succ[prev, :g.n_succ[prev]] if s != route[j0]]
+        if not options:
+            return
+        route[j0:] = -1
+        route[j0] = options[int(self.rng.integers(len(options)))]
+        self._fill(i)
 
     def poses(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, yaw rad, z) of every NPC on its lane, interpolated at its arc length."""

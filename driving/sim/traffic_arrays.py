@@ -41,7 +41,8 @@ class NpcArrays(NamedTuple):
     `row` is its row in the body table; `route[i, 0]` the lane segment it is on at arc length
     `s` (m, centre); `leader`/`yield_to` the body row it brakes for (-1: none); `stamp` the game
     time (s) it came within reach of the entry of junction `stamp_q` (inf / -1: none), which
-    orders arrivals at unsignalized junctions.
+    orders arrivals at unsignalized junctions; `room_wait` how long (s) it has stood waiting for
+    room behind the exit of its next junction.
     """
 
     row: np.ndarray
@@ -63,6 +64,7 @@ class NpcArrays(NamedTuple):
     yield_to: np.ndarray
     stamp: np.ndarray
     stamp_q: np.ndarray
+    room_wait: np.ndarray
 
 
 class BodyArrays(NamedTuple):

@@ -21,9 +21,12 @@ way, for each conflict area on its own path, to a vehicle that has the right of 
 - neither committed: first come first served by `stamp` (the game time each came within reach
   of the entry); ties within STAMP_TIE_S go straight before right before left, then
   (unsignalized) to the vehicle from the right, then to the lower row;
-- a vehicle held by a red light or an uncleared stop sign claims nothing;
-- don't block the box: an NPC does not enter while the vehicle ahead stands inside the junction
-  or too close behind the exit for it to fit;
+- a vehicle held by a red light or an uncleared stop sign, or waiting for room behind the exit
+  (below), claims nothing;
+- don't block the box: an NPC does not enter while the vehicle ahead (looked for past the exit,
+  however long the junction) leaves too little room behind the exit for it to fit, counting
+  the room it will leave within ROOM_AHEAD_S (a crawling queue gridlocked CARLA's Town02 when
+  cars entered behind it and stopped on the crossing lanes);
 - the ego and other vehicles not on autopilot (connector unknown) are predicted straight along
   their velocity for EGO_PREDICT_S; an NPC gives way where that path meets its own path in the
   junction when the other vehicle is inside the junction or gets there first. Never ignored.
@@ -67,6 +70,11 @@ EGO_MARGIN_S = 1.5
 """... and given way to when they reach the shared point less than this later than the NPC (s)."""
 START_ACCEL_MPS2 = 2.0
 """Acceleration assumed when timing arrivals (m/s^2): a standing car needs time too."""
+ROOM_AHEAD_S = 1.5
+"""Don't block the box: the leader's gap beyond the exit is counted as it will be this long (s)
+from now at its current speed; a crawling queue leaves no room, one moving at speed does."""
+ROOM_MARGIN_M = 2.0
+"""An NPC approaching a junction looks for its leader this far (m) past the room it needs."""
 
 
 class Claims(NamedTuple):
@@ -309,11 +317,40 @@ def _yield_to_unpredicted(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArra
     return best, who
 
 
+@numba.njit(cache=True, inline="always")
+def room_needed_m(npc: NpcArrays, i: int, cl: Claims, p: KernelParams) -> float:
+    """Gap (m, from NPC i's front) its leader must leave for i to fit behind the junction exit."""
+    return cl.exit_d[i] + 2.0 * npc.hl[i] + p.min_gap_m
+
+
+@numba.njit(cache=True)
+def room_waits(npc: NpcArrays, b: BodyArrays, cl: Claims, held: np.ndarray, lead_gap: np.ndarray,
+               p: KernelParams) -> np.ndarray:
+    """Per NPC: it waits before its next junction for room behind the exit (don't block the box).
+
+    Such an NPC claims nothing, like one held by a red light: a car giving way to it would wait
+    for a wait that only traffic far ahead ends, and on CARLA's Town02 such waits closed a ring
+    of queues into a gridlock."""
+    N = npc.row.shape[0]
+    out = np.zeros(N, np.bool_)
+    for i in range(N):
+        lead = npc.leader[i]
+        d_entry = cl.entry_d[i]
+        if cl.entry_q[i] < 0 or cl.committed[i] or held[i] or npc.no_yield[i] > 0.0 or lead < 0 \
+                or d_entry > _zone(npc.v[i], p.b_comf) or lead_gap[i] <= d_entry:
+            continue
+        out[i] = lead_gap[i] + ROOM_AHEAD_S * np.hypot(b.vx[lead], b.vy[lead]) < room_needed_m(npc, i, cl, p)
+    return out
+
+
 @numba.njit(cache=True)
 def junction_yield(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, jn: JunctionArrays,
-                   p: KernelParams, v0: float, cl: Claims, held: np.ndarray, body_j: np.ndarray,
-                   lead_gap: float) -> tuple[float, int, bool]:
-    """(acceleration, body row given way to or -1, no_room) for NPC i at its next junction."""
+                   p: KernelParams, v0: float, cl: Claims, held: np.ndarray, waiting: np.ndarray,
+                   body_j: np.ndarray) -> tuple[float, int, bool]:
+    """(acceleration, body row given way to or -1, no_room) for NPC i at its next junction.
+
+    `held`: held by a signal; `waiting`: held or waiting for room behind the exit (`room_waits`),
+    neither of which claims right of way."""
     q = cl.entry_q[i]
     if q < 0:
         return np.inf, -1, False
@@ -321,16 +358,12 @@ def junction_yield(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, jn:
     committed = cl.committed[i]
     if not committed and (d_entry > _zone(npc.v[i], p.b_comf) or held[i]):
         return np.inf, -1, False
+    if waiting[i]:
+        return stop_accel(npc, i, v0, p, d_entry), npc.leader[i], True
     hl = npc.hl[i]
     a = np.inf
     who = -1
     no_room = False
-    lead = npc.leader[i]
-    if not committed and npc.no_yield[i] <= 0.0 and lead >= 0 and d_entry < lead_gap < cl.exit_d[i] + 2.0 * hl + p.min_gap_m \
-            and np.hypot(b.vx[lead], b.vy[lead]) < 1.0:
-        a = stop_accel(npc, i, v0, p, d_entry)
-        who = lead
-        no_room = True
     j0, start0 = _first_route_index(npc, i, lanes, q)
     if j0 < 0:
         return a, who, no_room
@@ -357,7 +390,7 @@ def junction_yield(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, jn:
                     if m == i or cl.pos[e] - npc.hl[m] > jn.conf_out2[k]:
                         continue
                     d_m = jn.conf_in2[k] - cl.pos[e] - npc.hl[m]
-                    way = _gives_way(npc, i, m, q, lanes, jn, cl, held, c, c2, d_i, d_m, k)
+                    way = _gives_way(npc, i, m, q, lanes, jn, cl, waiting, c, c2, d_i, d_m, k)
                     if way == 0:
                         continue
                     stop = d_entry if way == 1 and not committed else d_i - CONFLICT_STOP_M

@@ -37,7 +37,14 @@ from driving.sim.traffic_arrays import (
     stop_accel,
     swept_distance,
 )
-from driving.sim.traffic_junctions import claims, junction_yield, update_stamps
+from driving.sim.traffic_junctions import (
+    ROOM_MARGIN_M,
+    claims,
+    junction_yield,
+    room_needed_m,
+    room_waits,
+    update_stamps,
+)
 
 
 @numba.njit(cache=True)
@@ -231,7 +238,7 @@ def locked(npc: NpcArrays, b: BodyArrays, npc_of_row: np.ndarray, kind: np.ndarr
         cur = i
         best = i
         ends_in_motion = False
-        for _ in range(32):
+        for _ in range(N):
             r = npc.leader[cur] if kind[cur] == 1 else npc.yield_to[cur]
             if r < 0:
                 break
@@ -321,14 +328,17 @@ def drive(npc: NpcArrays, b: BodyArrays, lanes: LaneArrays, jn: JunctionArrays, 
         horizon[i] = max(p.horizon_min_m, vi * vi / (2.0 * p.b_comf) + vi * p.headway_s + p.min_gap_m + 10.0)
         a_road[i] = free_road(npc, i, lanes, p, v0[i], horizon[i])
         a_sig[i], held[i] = signals(npc, i, lanes, p, v0[i], horizon[i])
+    cl = claims(npc, lanes, jn, p.b_comf)
     cand = np.empty(M, np.int64)
     a_veh = np.empty(N)
     lead_gap = np.empty(N)
     for i in range(N):
-        nc = candidates(npc, i, b, horizon[i], cand)
-        a_veh[i], npc.leader[i], lead_gap[i] = follow(npc, i, b, lanes, p, v0[i], horizon[i], cand, nc,
+        reach = horizon[i]
+        if 0.0 < cl.entry_d[i] < reach:  # see past the junction: is there room behind its exit?
+            reach = max(reach, room_needed_m(npc, i, cl, p) + ROOM_MARGIN_M)
+        nc = candidates(npc, i, b, reach, cand)
+        a_veh[i], npc.leader[i], lead_gap[i] = follow(npc, i, b, lanes, p, v0[i], reach, cand, nc,
                                                       npc_of_row, prev_leader)
-    cl = claims(npc, lanes, jn, p.b_comf)
     for i in range(N):  # a car braking for a red light before the junction is not past the point of no return
         if held[i] and cl.entry_d[i] > 0.0:
             cl.committed[i] = False
@@ -336,9 +346,13 @@ def drive(npc: NpcArrays, b: BodyArrays, lanes: LaneArrays, jn: JunctionArrays, 
     a_fin = np.empty(N)
     kind = np.zeros(N, np.int64)
     gives_way = np.zeros(N, np.bool_)
+    no_room = room_waits(npc, b, cl, held, lead_gap, p)
+    waiting = held | no_room
     for i in range(N):
-        a_yield, npc.yield_to[i], no_room = junction_yield(npc, i, b, lanes, jn, p, v0[i], cl, held, body_j,
-                                                            lead_gap[i])
+        npc.room_wait[i] = npc.room_wait[i] + p.dt if no_room[i] and npc.v[i] < 0.1 else 0.0
+    for i in range(N):
+        a_yield, npc.yield_to[i], no_room = junction_yield(npc, i, b, lanes, jn, p, v0[i], cl, held, waiting,
+                                                            body_j)
         a = min(a_road[i], a_sig[i], a_yield)
         lead = npc.leader[i]
         if a_veh[i] < a:
