@@ -56,7 +56,7 @@ class LaneChangeZone:
 
 
 def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> list[LaneChangeZone]:
-    """The zones where `path` (the smoothed route) differs from `planned` or jumps sideways."""
+    """The zones where `path` (the smoothed route) differs from `planned` (the route on its lanes)."""
     moved = np.linalg.norm(path - planned, axis=1) > 1e-6
     zones: list[LaneChangeZone] = []
     i, n = 0, len(path)
@@ -72,8 +72,11 @@ def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> l
         d = path[b] - path[a]
         norm = float(np.hypot(*h)) or 1.0
         lateral = float(h[0] * d[1] - h[1] * d[0]) / norm  # + right of the heading
-        if abs(lateral) > 0.5:
-            zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, abs(lateral)))
+        # how far across: the largest offset from the route's points (the move's start and end
+        # differ by more than that on a curve)
+        width = float(np.linalg.norm(path[i:j + 1] - planned[i:j + 1], axis=1).max())
+        if abs(lateral) > 0.5 and width > 0.5:
+            zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, width))
         i = j + 1
     return zones
 

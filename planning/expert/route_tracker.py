@@ -32,6 +32,12 @@ LANE_CHANGE_MIN_M = 12.0
 CLUSTER_PTS = 4
 #: Fewest route points a blend may use before the jump (less room: blend after it instead).
 MIN_BLEND_PTS = 4
+#: A lane change followed within this many metres by one back onto the lane it left is a detour.
+DETOUR_MAX_M = 80.0
+#: The route is back on the old lane when it passes this close (metres) to that lane's centre.
+DETOUR_RETURN_M = 1.0
+#: Step (metres) of the walk along the old lane that a detour is replaced with.
+LANE_WALK_STEP_M = 1.0
 
 
 def _jump_clusters(steps: np.ndarray) -> list[tuple[int, int]]:
@@ -51,7 +57,7 @@ def _ease(n: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * t)
 
 
-def smooth_lane_changes(xy: np.ndarray, junction: np.ndarray) -> np.ndarray:
+def smooth_lane_changes(xy: np.ndarray, junction: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
     """The route with each lane change made a gradual move across (metres, world xy).
 
     The route planner (as CARLA's) changes lane by jumping one lane width sideways between two
@@ -61,14 +67,15 @@ def smooth_lane_changes(xy: np.ndarray, junction: np.ndarray) -> np.ndarray:
     the sideways distance (`LANE_CHANGE_M_PER_M`), with a half-cosine profile: the points before
     the jump are shifted towards the new lane, never inside a junction or across a previous
     lane change. Where there is no room before (route start, junction exit) the points after
-    the last jump of the run are shifted back towards the old lane instead.
+    the last jump of the run are shifted back towards the old lane instead. Points flagged in
+    `kept` (a detour kept on its lane, `skip_lane_detours`) are no lane change, however far apart.
     """
     out = xy.copy()
     steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
     if not len(steps):
         return out
     spacing = max(float(np.median(steps)), 0.1)
-    clusters = _jump_clusters(steps)
+    clusters = _jump_clusters(np.where(kept[1:], 0.0, steps) if kept is not None else steps)
     free_from = 0  # first index a backward blend may touch
     for k, (first, last) in enumerate(clusters):
         ref = first - 1 if first > 0 else None
@@ -107,6 +114,69 @@ def smooth_lane_changes(xy: np.ndarray, junction: np.ndarray) -> np.ndarray:
     return out
 
 
+def _old_lane_walk(carla_map: carla.Map, start: np.ndarray, goal: np.ndarray, z: float,
+                   length_m: float) -> np.ndarray | None:
+    """Points every LANE_WALK_STEP_M along the lane at `start` up to `length_m`, taking at each
+    fork the branch nearest `goal`; None when that lane does not pass within DETOUR_RETURN_M of
+    `goal` or runs through a junction (then the route's lane changes are needed)."""
+    wp = carla_map.get_waypoint(carla.Location(float(start[0]), float(start[1]), z), project_to_road=True,
+                                lane_type=carla.LaneType.Driving)
+    if wp is None or wp.is_junction:
+        return None
+    points = [start]
+    for _ in range(math.ceil(length_m / LANE_WALK_STEP_M)):
+        nxt = [w for w in wp.next(LANE_WALK_STEP_M) if not w.is_junction]
+        if not nxt:
+            return None
+        wp = min(nxt, key=lambda w: math.hypot(w.transform.location.x - goal[0], w.transform.location.y - goal[1]))
+        loc = wp.transform.location
+        points.append(np.array([loc.x, loc.y]))
+        if math.hypot(loc.x - goal[0], loc.y - goal[1]) < DETOUR_RETURN_M:
+            return np.array(points)
+    return None
+
+
+def _project_onto(points: np.ndarray, polyline: np.ndarray) -> np.ndarray:
+    """Each point moved to the nearest point of `polyline` (metres, world xy)."""
+    a, b = polyline[:-1], polyline[1:]
+    seg = b - a
+    length2 = np.maximum((seg * seg).sum(axis=1), 1e-12)
+    t = np.clip(((points[:, None, :] - a[None]) * seg[None]).sum(axis=2) / length2[None], 0.0, 1.0)
+    near = a[None] + t[:, :, None] * seg[None]  # [points, segments, 2]
+    k = np.argmin(np.linalg.norm(near - points[:, None, :], axis=2), axis=1)
+    return near[np.arange(len(points)), k]
+
+
+def skip_lane_detours(xy: np.ndarray, z: np.ndarray, junction: np.ndarray,
+                      carla_map: carla.Map) -> tuple[np.ndarray, np.ndarray]:
+    """The route with each lane-change detour (over and back onto the same lane) kept on that lane.
+
+    CARLA's route planner (and ours, as it) gives lane changes no cost, so an official route may
+    move three lanes over on a highway and three lanes back 30 m later (Town04 devtest route 2).
+    Each such move across busy lanes is a risk with nothing gained: the ego stays on the lane it
+    is on when that lane, followed without a junction, meets the route again within DETOUR_MAX_M.
+    The points in between are moved onto that lane (the route's own points stay the reference
+    for signals and for the leaderboard, which accepts any lane of the road). Returns the points
+    and a flag per point: moved onto the old lane (the route's points there are further apart)."""
+    out = xy.copy()
+    kept = np.zeros(len(xy), dtype=bool)
+    steps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+    clusters = _jump_clusters(steps)
+    k = 0
+    while k + 1 < len(clusters):
+        (first, _), (_, last) = clusters[k], clusters[k + 1]
+        span = float(steps[first:last + 1].sum())
+        if span <= DETOUR_MAX_M and not junction[first:last + 2].any():
+            walk = _old_lane_walk(carla_map, xy[first], xy[last + 1], float(z[first]), span + DETOUR_MAX_M / 4)
+            if walk is not None:
+                out[first + 1:last + 1] = _project_onto(xy[first + 1:last + 1], walk)
+                kept[first + 1:last + 2] = True
+                k += 2
+                continue
+        k += 1
+    return out, kept
+
+
 def _option(value: Any) -> RoadOption:
     try:
         return RoadOption(int(getattr(value, "value", value)))
@@ -132,12 +202,14 @@ class RouteTracker:
             self.lane_keys.append((wp.road_id, wp.lane_id) if wp is not None else (-1, 0))
         #: The route's own points (lane centres; signals and lanes are matched against these) ...
         self.planned_xy = planned
-        #: ... and the path the expert drives: the same points with lane changes made gradual.
-        self.xy = smooth_lane_changes(planned, self.junction)
+        #: ... and the path the expert drives: the same points without detours over and back onto
+        #: a lane, lane changes made gradual.
+        lanes, kept = skip_lane_detours(planned, self.z, self.junction, carla_map)
+        self.xy = smooth_lane_changes(lanes, self.junction, kept)
         steps = np.linalg.norm(np.diff(self.xy, axis=0), axis=1)
         self.s = np.concatenate([[0.0], np.cumsum(steps)])
         #: Where the path moves across lanes (the expert checks the target lanes before entering).
-        self.lane_changes = lane_change_zones(planned, self.xy, self.s)
+        self.lane_changes = lane_change_zones(lanes, self.xy, self.s)
         d = np.diff(self.xy, axis=0)
         heading = np.arctan2(d[:, 1], d[:, 0])
         self.heading = np.concatenate([heading, heading[-1:]])
