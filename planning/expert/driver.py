@@ -45,6 +45,9 @@ REVERSE_THROTTLE = 0.3
 REVERSE_CLEAR_M = 5.0
 #: A vehicle behind the ego heading within ~45 deg of it follows the ego (never an obstacle ahead).
 FOLLOW_COS = math.cos(math.radians(45.0))
+#: Inside a lane-change zone the ego stops for a conflict in the target lanes only if it can
+#: stop before the commit point braking at most this hard (m/s^2); otherwise it goes on.
+ABORT_DECEL_MPS2 = 5.0
 #: Radius (metres) within which a junction on the route counts for the `junction` label.
 JUNCTION_LABEL_M = 0.5
 
@@ -153,16 +156,20 @@ class ExpertDriver:
 
     def _lane_change_limit(self, ego: ActorState, actors: list[ActorState], v: float, horizon_m: float,
                            dt_s: float) -> float | None:
-        """Speed that stops the ego before the next lane-change zone while its target lanes are
-        not free behind it (None: no zone ahead, already inside one, or the gap is free)."""
+        """Speed that stops the ego's front before the commit point of the next lane-change zone
+        (still in its own lane) while its target lanes are not free alongside or behind it (None:
+        no zone ahead, past the commit point, or the gap is free). Checking on up to the commit
+        point, not only before the zone, catches a fast car that enters the target lanes late."""
         r, cfg = self.route, self.config
         zone = next((z for z in r.lane_changes if z.s_end_m > r.s_ego), None)
-        if zone is None or zone.s_start_m <= r.s_ego or zone.s_start_m - r.s_ego > horizon_m:
+        if zone is None or zone.commit_s_m() - ego.extent.x <= r.s_ego or zone.s_start_m - r.s_ego > horizon_m:
             self._lane_change_wait_s = 0.0
             return None
         if rear_conflict(zone, ego, actors, self._lane_change_wait_s) is None:
             return None
-        gap = zone.s_start_m - r.s_ego - ego.extent.x
+        gap = zone.commit_s_m() - r.s_ego - ego.extent.x
+        if r.s_ego + ego.extent.x > zone.s_start_m and v * v > 2.0 * ABORT_DECEL_MPS2 * max(gap, 0.0):
+            return None  # moving across already and too close to stop before the commit point: go on
         if v < STANDING_MPS:
             self._lane_change_wait_s += dt_s
         return math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(gap, 0.0))

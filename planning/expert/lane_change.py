@@ -5,10 +5,13 @@ the target lane ahead but never one coming from behind in it. On CARLA's multi-l
 official routes change lanes (often several at once, right after a junction), and the car
 closing in at 15 m/s in the target lane ran into the expert moving across at 5 m/s. So before
 the ego enters a lane-change zone it checks the lanes on that side for vehicles alongside or
-behind that would close the gap within `CLOSING_TIME_S`; if there is one it waits before the
-zone (a speed limit that stops it there). Standing vehicles never hold it (a queue in the target
-lane is passed or joined, the path check sees the one ahead); after `MAX_WAIT_S` a crawling
-queue no longer does either, only a vehicle alongside at speed or one within `MIN_REAR_GAP_M`. Units: metres, seconds, m/s, radians; CARLA
+behind that would close the gap within `CLOSING_TIME_S`; if there is one it waits (a speed limit
+that stops it) before the zone's commit point, where its path has moved only `COMMIT_OFFSET_M`
+across and its body is still in its own lane: checking on into the zone catches a fast car that
+enters the target lanes after the ego began to move. A vehicle alongside holds it even when
+standing: nosing in next to a standing queue deadlocks with the car that then waits for the ego
+(Town03). Standing vehicles behind never hold it; after `MAX_WAIT_S` a crawling queue alongside
+no longer does either, only a vehicle alongside at speed, standing, or within `MIN_REAR_GAP_M`. Units: metres, seconds, m/s, radians; CARLA
 world frame (x forward, y right, yaw clockwise seen from above).
 """
 from __future__ import annotations
@@ -42,17 +45,27 @@ MAX_WAIT_S = 10.0
 PUSH_IN_MPS = 3.0
 #: A vehicle slower than this (m/s) is standing: it cannot close in on the ego.
 STANDING_MPS = 1.0
+#: The ego keeps checking the target lanes until its path has moved this far across (metres):
+#: its body is still inside its own lane there (3.5 m lane, 2 m wide car), so waiting there
+#: blocks nobody in the target lane.
+COMMIT_OFFSET_M = 0.5
 
 
 @dataclass(frozen=True)
 class LaneChangeZone:
     """A stretch of the expert's path that moves sideways: arc lengths (metres) and the side
-    (+1 right, -1 left) and distance (metres) it moves."""
+    (+1 right, -1 left) and distance (metres) it moves. Up to `s_commit_m` the path has moved
+    less than COMMIT_OFFSET_M across: the ego is still in its lane and may wait there."""
 
     s_start_m: float
     s_end_m: float
     side: int
     width_m: float
+    s_commit_m: float = -1.0
+
+    def commit_s_m(self) -> float:
+        """Where the ego commits (metres along the path): s_commit_m, or the start if unset."""
+        return max(self.s_commit_m, self.s_start_m)
 
 
 def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> list[LaneChangeZone]:
@@ -74,11 +87,23 @@ def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> l
         lateral = float(h[0] * d[1] - h[1] * d[0]) / norm  # + right of the heading
         # how far across: the largest offset from the route's points (the move's start and end
         # differ by more than that on a curve)
-        width = float(np.linalg.norm(path[i:j + 1] - planned[i:j + 1], axis=1).max())
+        offset = np.linalg.norm(path[i:j + 1] - planned[i:j + 1], axis=1)
+        width = float(offset.max())
         if abs(lateral) > 0.5 and width > 0.5:
-            zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, width))
+            zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, width,
+                                        float(s[i + _commit_index(offset)])))
         i = j + 1
     return zones
+
+
+def _commit_index(offset_m: np.ndarray) -> int:
+    """First index of a zone where the path has moved COMMIT_OFFSET_M across, from the offsets
+    between the path and the route's points. Before the route's jump (the usual move) the offset
+    grows from 0 to the full width; after it (a move that starts at a junction exit, the route
+    already on the new lane) it shrinks from the full width: there the progress is width - offset."""
+    before_jump = int(np.argmax(offset_m)) >= len(offset_m) // 2
+    progress = offset_m if before_jump else float(offset_m.max()) - offset_m
+    return int(np.argmax(progress >= COMMIT_OFFSET_M))
 
 
 def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState],
@@ -104,13 +129,13 @@ def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState
         if along > reach:  # ahead of the ego: the path check sees it
             continue
         v_other = max(float(other.velocity.x * hx + other.velocity.y * hy), 0.0)
-        if v_other < STANDING_MPS:  # cannot close in: the ego moves forward, away from it
-            continue
         patient = waited_s >= MAX_WAIT_S
         if along > -reach:  # alongside: it takes the space the ego would move into
-            if patient and v_other < PUSH_IN_MPS:
+            if v_other >= STANDING_MPS and patient and v_other < PUSH_IN_MPS:
                 continue
             return other
+        if v_other < STANDING_MPS:  # behind and standing: the ego moves forward, away from it
+            continue
         gap = -along - reach
         needed = MIN_REAR_GAP_M if patient else max(
             MIN_REAR_GAP_M, (v_other - v_ego) * CLOSING_TIME_S + v_other * REACTION_S)

@@ -8,7 +8,13 @@ import numpy as np
 
 from driving.tags import Tag
 from driving.world import ActorKind, ActorState
-from planning.expert.lane_change import MAX_WAIT_S, LaneChangeZone, lane_change_zones, rear_conflict
+from planning.expert.lane_change import (
+    COMMIT_OFFSET_M,
+    MAX_WAIT_S,
+    LaneChangeZone,
+    lane_change_zones,
+    rear_conflict,
+)
 from planning.expert.route_tracker import smooth_lane_changes
 
 ZONE_RIGHT = LaneChangeZone(s_start_m=20.0, s_end_m=40.0, side=1, width_m=3.5)
@@ -36,10 +42,17 @@ def test_a_car_alongside_at_speed_holds_the_ego_even_after_a_long_wait() -> None
     assert rear_conflict(ZONE_RIGHT, ego, [ego, beside], waited_s=MAX_WAIT_S + 1.0) is beside
 
 
-def test_a_standing_queue_in_the_target_lane_never_holds_the_ego_and_a_crawling_one_only_for_a_while() -> None:
+def test_a_standing_car_alongside_holds_the_ego_but_one_standing_behind_does_not() -> None:
     ego = _car(1, 0.0, 0.0, 0.0)
-    standing = [_car(2, -1.0, 3.5, 0.0), _car(3, -8.0, 3.5, 0.0)]  # alongside and right behind
-    assert rear_conflict(ZONE_RIGHT, ego, [ego, *standing]) is None
+    alongside = _car(2, -1.0, 3.5, 0.0)  # nosing in next to it deadlocks: it then waits for the ego
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, alongside]) is alongside
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, alongside], waited_s=MAX_WAIT_S + 1.0) is alongside
+    behind = _car(3, -8.0, 3.5, 0.0)
+    assert rear_conflict(ZONE_RIGHT, ego, [ego, behind]) is None
+
+
+def test_a_crawling_car_alongside_holds_the_ego_only_for_a_while() -> None:
+    ego = _car(1, 0.0, 0.0, 0.0)
     crawling = _car(4, -1.0, 3.5, 2.0)
     assert rear_conflict(ZONE_RIGHT, ego, [ego, crawling]) is crawling
     assert rear_conflict(ZONE_RIGHT, ego, [ego, crawling], waited_s=MAX_WAIT_S + 1.0) is None
@@ -62,3 +75,26 @@ def test_zones_are_found_where_the_smoothed_path_moves_across() -> None:
     zones = lane_change_zones(planned, path, s)
     assert len(zones) == 1 and zones[0].side == 1 and 3.0 < zones[0].width_m < 4.0
     assert 25.0 < zones[0].s_start_m < 35.0 and 49.0 < zones[0].s_end_m < 53.0
+
+
+def test_the_ego_may_wait_in_a_zone_up_to_where_its_path_has_moved_half_a_metre_across() -> None:
+    planned = np.array([[float(i), 0.0] for i in range(120)])
+    planned[81:, 1] = 3 * 3.5  # three lanes to the right
+    path = smooth_lane_changes(planned, np.zeros(120, bool))
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    zone = lane_change_zones(planned, path, s)[0]
+    k = int(np.searchsorted(s, zone.commit_s_m()))
+    assert zone.s_start_m < zone.commit_s_m() < zone.s_end_m
+    assert abs(path[k, 1]) >= COMMIT_OFFSET_M > abs(path[k - 1, 1])
+
+
+def test_after_a_junction_exit_the_commit_point_is_where_the_path_leaves_the_old_lane() -> None:
+    planned = np.array([[float(i), 0.0] for i in range(120)])
+    planned[31:, 1] = 3.5
+    junction = np.zeros(120, bool)
+    junction[20:30] = True  # no room before the jump: the path starts on the old lane after it
+    path = smooth_lane_changes(planned, junction)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    zone = lane_change_zones(planned, path, s)[0]
+    k = int(np.searchsorted(s, zone.commit_s_m()))
+    assert path[k, 1] >= COMMIT_OFFSET_M > path[k - 1, 1]
