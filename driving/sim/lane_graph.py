@@ -151,6 +151,21 @@ def _road_lengths(carla_map: carla.Map) -> dict[int, float]:
     return lengths
 
 
+def _add_unlinked_lanes(carla_map: carla.Map, entries: dict[Key, carla.Waypoint],
+                        links: dict[Key, list[Key]]) -> None:
+    """Driving lanes that `get_topology` leaves out (a road linked to nothing: carla lists only
+    lanes with a link), entered at the start of their driving direction."""
+    for lane in map_lanes(carla_map):
+        key = (lane.road_id, lane.section_id, lane.lane_id)
+        if lane.lane_type != "driving" or key in entries:
+            continue
+        s = lane.s0_m + 0.01 if lane.lane_id < 0 else lane.s1_m - 0.01
+        wp = carla_map.get_waypoint_xodr(lane.road_id, lane.lane_id, s)
+        if wp is not None and lane_key(wp) == key and _finite(wp):
+            entries[key] = wp
+            links.setdefault(key, [])
+
+
 def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_mps2: float = 2.5
                      ) -> LaneGraph:
     """Sample every driving-lane segment of `carla_map` (see module docstring)."""
@@ -163,6 +178,7 @@ def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_
         links.setdefault(lane_key(a), [])
         if lane_key(b) not in links[lane_key(a)]:
             links[lane_key(a)].append(lane_key(b))
+    _add_unlinked_lanes(carla_map, entries, links)
     keys = sorted(entries)
     road_length = _road_lengths(carla_map)
     index = {k: i for i, k in enumerate(keys)}

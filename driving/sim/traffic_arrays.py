@@ -24,6 +24,12 @@ GHOST_S = 3.0
 """Recovery: seconds an NPC ignores other NPCs (never the ego or walkers)."""
 CORRIDOR_MARGIN_M = 0.3
 """Corridor margin beside the own half width (metres) in which a body counts as in the way."""
+SQUEEZE_MARGIN_M = 0.05
+"""... and the margin for a standing vehicle not on autopilot heading the lane's way (the ego
+waiting half across a lane change): the NPC beside it squeezes past instead of waiting for the
+ego, which waits for it (a standoff that blocked the ego on CARLA's Town03 and Town06)."""
+SQUEEZE_COS = 0.8
+"""A vehicle heads the lane's way when the cosine of the angle between them is above this."""
 WALKER_PREDICT_S = 1.0
 """NPCs brake for the path a walker will cover in this time (seconds), not only where it stands."""
 LEVEL_MARGIN_M = 0.5

@@ -24,6 +24,8 @@ from driving.sim.traffic_arrays import (
     CORRIDOR_MARGIN_M,
     DEADLOCK_S,
     GHOST_S,
+    SQUEEZE_COS,
+    SQUEEZE_MARGIN_M,
     STOP_SIGN_WAIT_S,
     WALKER_PREDICT_S,
     BodyArrays,
@@ -175,7 +177,8 @@ def _corridor_distance(px: float, py: float, heading: float, x: float, y: float,
 def follow(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, p: KernelParams, v0: float,
            horizon: float, cand: np.ndarray, nc: int, npc_of_row: np.ndarray,
            prev_leader: np.ndarray) -> tuple[float, int, float]:
-    """(acceleration, leader body row or -1, bumper gap m): IDM behind the first body in the corridor.
+    """(acceleration, leader body row or -1, bumper gap m): IDM behind the first body in the corridor
+    (its half width + CORRIDOR_MARGIN_M; SQUEEZE_MARGIN_M past a standing ego nosing in).
 
     Two NPCs that block each other in a junction (each the other's leader last tick): the one
     closer to leaving its lane goes first (ties: lower row), so they never wait for each other.
@@ -198,8 +201,12 @@ def follow(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, p: KernelPa
             py = lanes.pts[pnt, 1]
             for k in range(nc):
                 m = cand[k]
+                margin = CORRIDOR_MARGIN_M
+                if b.vehicle[m] and not b.npc[m] and np.hypot(b.vx[m], b.vy[m]) < 0.3 \
+                        and np.cos(b.yaw[m] - lanes.yaw[pnt]) > SQUEEZE_COS:
+                    margin = SQUEEZE_MARGIN_M
                 if _corridor_distance(px, py, lanes.yaw[pnt], b.x[m], b.y[m], b.yaw[m], b.hl[m], b.hw[m], b.vx[m],
-                                      b.vy[m], b.vehicle[m]) >= npc.hw[i] + CORRIDOR_MARGIN_M:
+                                      b.vy[m], b.vehicle[m]) >= npc.hw[i] + margin:
                     continue
                 jm = npc_of_row[m]
                 if jm >= 0 and prev_leader[jm] == row and (lanes.junction[cur] >= 0 or lanes.junction[seg] >= 0):

@@ -13,6 +13,7 @@ from typing import Any
 
 import carla
 import numpy as np
+import shapely
 
 from control.pid import PIDController
 from driving.world import ActorKind, ActorState, World
@@ -43,11 +44,14 @@ REVERSE_M = 3.0
 REVERSE_MAX_MPS = 1.5
 REVERSE_THROTTLE = 0.3
 REVERSE_CLEAR_M = 5.0
+REVERSE_SIDE_M = 0.3
 #: A vehicle behind the ego heading within ~45 deg of it follows the ego (never an obstacle ahead).
 FOLLOW_COS = math.cos(math.radians(45.0))
 #: Inside a lane-change zone the ego stops for a conflict in the target lanes only if it can
 #: stop before the commit point braking at most this hard (m/s^2); otherwise it goes on.
 ABORT_DECEL_MPS2 = 5.0
+#: A standing vehicle whose front is at most this far (metres) ahead of the ego's front is beside it.
+BESIDE_AHEAD_M = 1.0
 #: Radius (metres) within which a junction on the route counts for the `junction` label.
 JUNCTION_LABEL_M = 0.5
 
@@ -127,6 +131,20 @@ class ExpertDriver:
         diff = math.radians(state.transform.rotation.yaw) - r.heading[k]
         return abs(math.atan2(math.sin(diff), math.cos(diff))) > CROSSING_ANGLE_RAD
 
+    @staticmethod
+    def _beside_and_standing(obstacle: Obstacle, actors: list[ActorState], ego: ActorState) -> bool:
+        """Whether the obstacle stands beside the ego (its front not ahead of the ego's front by
+        more than BESIDE_AHEAD_M), heading the ego's way: a car in the lane the ego moves into that
+        waits for the ego's nose in its lane while the ego waits for it. Backing up frees it."""
+        state = next((a for a in actors if a.id == obstacle.actor_id), None)
+        if state is None or abs(state.speed_mps) > STANDING_MPS:
+            return False
+        yaw = math.radians(ego.transform.rotation.yaw)
+        d = state.transform.location - ego.transform.location
+        along = d.x * math.cos(yaw) + d.y * math.sin(yaw)
+        diff = math.radians(state.transform.rotation.yaw) - yaw
+        return along + state.extent.x < ego.extent.x + BESIDE_AHEAD_M and math.cos(diff) > math.cos(CROSSING_ANGLE_RAD)
+
     def _vehicle_limit(self, actors: list[ActorState], ego: ActorState, horizon_m: float,
                        dt_s: float) -> tuple[Obstacle | None, float | None]:
         """The vehicle obstacle and the speed it allows (None: no limit), with deadlock breaking."""
@@ -144,7 +162,8 @@ class ExpertDriver:
         if obstacle is None:
             self._blocked_s = 0.0
             return None, None
-        if abs(ego.speed_mps) < STANDING_MPS and self._crossing_and_standing(obstacle, actors):
+        if abs(ego.speed_mps) < STANDING_MPS and (self._crossing_and_standing(obstacle, actors)
+                                                  or self._beside_and_standing(obstacle, actors, ego)):
             self._blocked_s += dt_s
             if self._blocked_s >= cfg.creep_after_s:
                 self._blocked_s = 0.0
@@ -254,17 +273,27 @@ class ExpertDriver:
 
     @staticmethod
     def _clear_behind(ego: ActorState, actors: list[ActorState]) -> bool:
-        """No vehicle or walker within REVERSE_CLEAR_M behind the rear bumper (ego frame box check)."""
+        """No vehicle's or walker's box reaches into the strip the ego backs into: from its centre
+        to REVERSE_CLEAR_M behind its rear bumper, its own width plus REVERSE_SIDE_M each side (ego
+        frame). Boxes, not centres: a car standing beside the ego's nose (the one it backs up for,
+        its own box moving away from it) is not behind it."""
         loc = ego.transform.location
         yaw = math.radians(ego.transform.rotation.yaw)
         c, s = math.cos(yaw), math.sin(yaw)
+        strip = shapely.box(-(ego.extent.x + REVERSE_CLEAR_M), -(ego.extent.y + REVERSE_SIDE_M),
+                            0.0, ego.extent.y + REVERSE_SIDE_M)
         for a in actors:
             if a.id == ego.id or a.kind not in (ActorKind.VEHICLE, ActorKind.WALKER):
                 continue
             dx, dy = a.transform.location.x - loc.x, a.transform.location.y - loc.y
             lx, ly = dx * c + dy * s, -dx * s + dy * c
-            reach = max(a.extent.x, a.extent.y)
-            if -(ego.extent.x + REVERSE_CLEAR_M + reach) < lx < 0.0 and abs(ly) < ego.extent.y + reach + 0.5:
+            if math.hypot(lx, ly) > ego.extent.x + REVERSE_CLEAR_M + a.extent.x + a.extent.y:
+                continue
+            rel = math.radians(a.transform.rotation.yaw) - yaw
+            rc, rs = math.cos(rel), math.sin(rel)
+            corners = [(lx + u * a.extent.x * rc - v * a.extent.y * rs, ly + u * a.extent.x * rs + v * a.extent.y * rc)
+                       for u, v in ((1, 1), (1, -1), (-1, -1), (-1, 1))]
+            if strip.intersects(shapely.Polygon(corners)):
                 return False
         return True
 

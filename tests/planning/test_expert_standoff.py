@@ -1,0 +1,81 @@
+"""A standoff half across a lane change: the expert's nose is in the next lane and a car stands
+beside it there, waiting for the expert, while the expert waits for it. The expert backs up
+(deadlock breaking) so the car can pass, then completes its lane change (CARLA's Town06 and
+Town03 official routes ended "Agent got blocked" this way)."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import carla
+import pytest
+from scenariogeneration import xodr
+
+from driving.sim.embedded_world import EmbeddedWorld
+from driving.world import CollisionEvent
+from planning.expert.driver import ExpertDriver
+from planning.road_option import RoadOption
+
+LANE_M = 3.5
+
+
+@pytest.fixture
+def two_lanes(tmp_path: Path) -> Path:
+    """One straight 300 m road with two lanes in one direction."""
+    road = xodr.create_road(xodr.Line(300.0), id=1, left_lanes=0, right_lanes=2, lane_width=LANE_M)
+    odr = xodr.OpenDrive("two_lanes")
+    odr.add_road(road)
+    odr.adjust_roads_and_lanes()
+    path = tmp_path / "two_lanes.xodr"
+    odr.write_xml(str(path))
+    path.write_text(path.read_text().replace('<spiral curvStart="0.0" curvEnd="0.0"/>', "<line/>"))
+    return path
+
+
+def _lane_points(carla_map: carla.Map, x0: float, x1: float, right: bool) -> list[carla.Transform]:
+    wp = carla_map.get_waypoint(carla.Location(x0, 0.0, 0.0), lane_type=carla.LaneType.Driving)
+    while wp.get_left_lane() is not None and wp.get_left_lane().lane_type == carla.LaneType.Driving:
+        wp = wp.get_left_lane()
+    if right:
+        wp = wp.get_right_lane()
+    out = []
+    while wp.transform.location.x < x1:
+        out.append(wp.transform)
+        wp = wp.next(1.0)[0]
+    return out
+
+
+def test_expert_backs_out_of_a_standoff_with_a_car_beside_its_nose_and_changes_lane(two_lanes: Path) -> None:
+    with EmbeddedWorld() as world:
+        carla_map = world.load_map(str(two_lanes), seed=0)
+        first = _lane_points(carla_map, 20.0, 40.0, right=False)
+        second = _lane_points(carla_map, 40.0, 250.0, right=True)
+        plan = [(t, RoadOption.LANEFOLLOW) for t in first + second]
+        lane_y = first[0].location.y
+        side = 1.0 if second[0].location.y > lane_y else -1.0  # towards the second lane
+        # the ego stands half across: centre 1.3 m over, nose 11 degrees into the second lane, too
+        # far for the car beside to squeeze past
+        yaw = math.degrees(math.atan2(side * math.sin(math.radians(11.0)), math.cos(math.radians(11.0))))
+        ego = world.spawn_vehicle(carla.Transform(carla.Location(45.0, lane_y + side * 1.3, 0.3),
+                                                  carla.Rotation(yaw=yaw)), role_name="hero")
+        # a car in the second lane beside it, its front just behind the ego's nose
+        npc = world.spawn_vehicle(carla.Transform(carla.Location(43.7, second[0].location.y, 0.3),
+                                                  carla.Rotation(yaw=0.0)), role_name="npc", autopilot=True)
+        driver = ExpertDriver(world, ego, plan)
+        world.pop_events()
+        hits = []
+        backed_up = False
+        for _ in range(int(60.0 / world.fixed_delta_seconds)):
+            control = driver.step()
+            backed_up = backed_up or control.reverse
+            world.apply_control(ego, control)
+            world.tick()
+            hits += [e for e in world.pop_events() if isinstance(e, CollisionEvent) and e.actor_id == ego]
+            if driver.route.remaining_m() < 3.0:
+                break
+        ego_x = world.get_actor_state(ego).transform.location.x
+        npc_x = world.get_actor_state(npc).transform.location.x
+        assert not hits and backed_up
+        assert npc_x > 100.0, npc_x  # the car beside got past
+        assert ego_x > 150.0, ego_x  # and the expert went on, in its new lane
+        assert abs(world.get_actor_state(ego).transform.location.y - second[0].location.y) < 0.5
