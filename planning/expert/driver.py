@@ -48,7 +48,7 @@ REVERSE_SIDE_M = 0.3
 #: A vehicle behind the ego heading within ~45 deg of it follows the ego (never an obstacle ahead).
 FOLLOW_COS = math.cos(math.radians(45.0))
 #: Inside a lane-change zone the ego stops for a conflict in the target lanes only if it can
-#: stop before the commit point braking at most this hard (m/s^2); otherwise it goes on.
+#: stop before the zone's last hold point braking at most this hard (m/s^2); otherwise it goes on.
 ABORT_DECEL_MPS2 = 5.0
 #: A standing vehicle whose front is at most this far (metres) ahead of the ego's front is beside it.
 BESIDE_AHEAD_M = 1.0
@@ -177,21 +177,23 @@ class ExpertDriver:
                            dt_s: float) -> float | None:
         """Speed that stops the ego's front before the commit point of the next lane-change zone
         (still in its own lane) while its target lanes are not free alongside or behind it (None:
-        no zone ahead, past the commit point, or the gap is free). Checking on up to the commit
-        point, not only before the zone, catches a fast car that enters the target lanes late."""
+        no zone ahead, past the last hold point, or the gap is free). Checking on up to the commit
+        point, not only before the zone, catches a fast car that enters the target lanes late;
+        past it (crawling up to it overshoots) a conflict stops the ego at once up to the last
+        hold point, where its body would begin to reach into the target lane."""
         r, cfg = self.route, self.config
+        front = r.s_ego + ego.extent.x
         zone = next((z for z in r.lane_changes if z.s_end_m > r.s_ego), None)
-        if zone is None or zone.commit_s_m() - ego.extent.x <= r.s_ego or zone.s_start_m - r.s_ego > horizon_m:
+        if zone is None or zone.last_hold_s_m() <= front or zone.s_start_m - r.s_ego > horizon_m:
             self._lane_change_wait_s = 0.0
             return None
         if rear_conflict(zone, ego, actors, self._lane_change_wait_s) is None:
             return None
-        gap = zone.commit_s_m() - r.s_ego - ego.extent.x
-        if r.s_ego + ego.extent.x > zone.s_start_m and v * v > 2.0 * ABORT_DECEL_MPS2 * max(gap, 0.0):
-            return None  # moving across already and too close to stop before the commit point: go on
+        if front > zone.s_start_m and v * v > 2.0 * ABORT_DECEL_MPS2 * (zone.last_hold_s_m() - front):
+            return None  # moving across already and too close to stop before the last hold point: go on
         if v < STANDING_MPS:
             self._lane_change_wait_s += dt_s
-        return math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(gap, 0.0))
+        return math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(zone.commit_s_m() - front, 0.0))
 
     # ---- one step ------------------------------------------------------------------------
     def step(self) -> carla.VehicleControl:

@@ -49,6 +49,12 @@ STANDING_MPS = 1.0
 #: its body is still inside its own lane there (3.5 m lane, 2 m wide car), so waiting there
 #: blocks nobody in the target lane.
 COMMIT_OFFSET_M = 0.5
+#: Past the commit point (the ego crawling up to it overshoots) a conflict still stops it until
+#: its path has moved this far across (metres): its body edge is then 1.5 m from the target
+#: lane's centre, outside the 1.2 m corridor an NPC there keeps clear (Town05 testing route 22:
+#: the ego crept 0.3 m past the commit point, stopped checking and pulled out in front of a car
+#: closing in at 15 m/s).
+LAST_HOLD_OFFSET_M = 1.0
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,16 @@ class LaneChangeZone:
     side: int
     width_m: float
     s_commit_m: float = -1.0
+    s_last_hold_m: float = -1.0
 
     def commit_s_m(self) -> float:
         """Where the ego commits (metres along the path): s_commit_m, or the start if unset."""
         return max(self.s_commit_m, self.s_start_m)
+
+    def last_hold_s_m(self) -> float:
+        """Up to where a conflict still stops the ego (metres along the path): s_last_hold_m,
+        or the commit point if unset."""
+        return max(self.s_last_hold_m, self.commit_s_m())
 
 
 def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> list[LaneChangeZone]:
@@ -91,19 +103,20 @@ def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> l
         width = float(offset.max())
         if abs(lateral) > 0.5 and width > 0.5:
             zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, width,
-                                        float(s[i + _commit_index(offset)])))
+                                        float(s[i + _moved_index(offset, COMMIT_OFFSET_M)]),
+                                        float(s[i + _moved_index(offset, LAST_HOLD_OFFSET_M)])))
         i = j + 1
     return zones
 
 
-def _commit_index(offset_m: np.ndarray) -> int:
-    """First index of a zone where the path has moved COMMIT_OFFSET_M across, from the offsets
+def _moved_index(offset_m: np.ndarray, across_m: float) -> int:
+    """First index of a zone where the path has moved `across_m` across, from the offsets
     between the path and the route's points. Before the route's jump (the usual move) the offset
     grows from 0 to the full width; after it (a move that starts at a junction exit, the route
     already on the new lane) it shrinks from the full width: there the progress is width - offset."""
     before_jump = int(np.argmax(offset_m)) >= len(offset_m) // 2
     progress = offset_m if before_jump else float(offset_m.max()) - offset_m
-    return int(np.argmax(progress >= COMMIT_OFFSET_M))
+    return int(np.argmax(progress >= min(across_m, float(offset_m.max()))))
 
 
 def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState],
