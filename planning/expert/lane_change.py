@@ -113,9 +113,17 @@ def _moved_index(offset_m: np.ndarray, across_m: float) -> int:
     """First index of a zone where the path has moved `across_m` across, from the offsets
     between the path and the route's points. Before the route's jump (the usual move) the offset
     grows from 0 to the full width; after it (a move that starts at a junction exit, the route
-    already on the new lane) it shrinks from the full width: there the progress is width - offset."""
-    before_jump = int(np.argmax(offset_m)) >= len(offset_m) // 2
-    progress = offset_m if before_jump else float(offset_m.max()) - offset_m
+    already on the new lane) it shrinks from the full width: there the progress is width - offset,
+    and none up to the largest offset. Why: in a run over several lanes the planner lands each
+    change some metres further on; the path stays on the old lane there while the route's points
+    sit on the lanes in between (offsets below the full width read as a move begun: the ego
+    stopped checking the target lanes 18 m before it left its lane, Town04 devtest route 2)."""
+    peak = int(np.argmax(offset_m))
+    if peak >= len(offset_m) // 2:
+        progress = offset_m
+    else:
+        progress = float(offset_m[peak]) - offset_m
+        progress[:peak] = 0.0
     return int(np.argmax(progress >= min(across_m, float(offset_m.max()))))
 
 

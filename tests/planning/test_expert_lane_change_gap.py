@@ -98,3 +98,21 @@ def test_after_a_junction_exit_the_commit_point_is_where_the_path_leaves_the_old
     zone = lane_change_zones(planned, path, s)[0]
     k = int(np.searchsorted(s, zone.commit_s_m()))
     assert path[k, 1] >= COMMIT_OFFSET_M > path[k - 1, 1]
+
+
+def test_a_run_over_three_lanes_after_a_junction_commits_only_where_the_path_leaves_the_old_lane() -> None:
+    # the planner lands each change 5 m further on: route points on the lanes in between
+    planned = np.array([[float(i), 0.0] for i in range(160)])
+    planned[31:36, 1] = 3.5
+    planned[36:41, 1] = 7.0
+    planned[41:, 1] = 10.5
+    planned = np.delete(planned, [*range(32, 36), *range(37, 41)], axis=0)  # one point per lane
+    junction = np.zeros(len(planned), bool)
+    junction[20:30] = True  # no room before the run: the path starts on the old lane after it
+    path = smooth_lane_changes(planned, junction)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    zone = lane_change_zones(planned, path, s)[0]
+    k = int(np.searchsorted(s, zone.commit_s_m()))
+    # the first point moved half a metre across (to a centimetre), not the zone's start
+    assert path[k, 1] >= COMMIT_OFFSET_M - 0.01 and (path[:k, 1] < COMMIT_OFFSET_M + 0.01).all()
+    assert zone.commit_s_m() < zone.last_hold_s_m()
