@@ -22,7 +22,7 @@ from planning.expert.forecast import constant_velocity_track, lane_tracks
 from planning.expert.hazards import Obstacle, follow_speed_mps, nearest_obstacle
 from planning.expert.lane_change import rear_conflict
 from planning.expert.route_tracker import RouteTracker
-from planning.expert.signals_ahead import SignalMonitor, match_stop_lines
+from planning.expert.signals_ahead import ENTRY_MAX_M, SignalMonitor, match_stop_lines
 
 #: Below this target speed (m/s) the expert holds the car with full brake.
 HOLD_SPEED_MPS = 0.3
@@ -52,6 +52,9 @@ FOLLOW_COS = math.cos(math.radians(45.0))
 ABORT_DECEL_MPS2 = 5.0
 #: A standing vehicle whose front is at most this far (metres) ahead of the ego's front is beside it.
 BESIDE_AHEAD_M = 1.0
+#: Stop lines up to this far behind the ego's centre (metres) may still hold it: a light's junction
+#: entry lies up to ENTRY_MAX_M past its line, and a red holds until the tail is through it.
+LIGHT_BEHIND_M = ENTRY_MAX_M + 10.0
 #: Radius (metres) within which a junction on the route counts for the `junction` label.
 JUNCTION_LABEL_M = 0.5
 
@@ -211,7 +214,7 @@ class ExpertDriver:
         limits = {"cruise": cfg.cruise_speed_mps, "curve": self._curve_speed_mps(horizon)}
         light_states = {line.signal_id: world.get_traffic_light_state(line.signal_id)
                         for line in self.signals.lines if line.is_light
-                        and -5.0 < line.s_m - r.s_ego < horizon + hl}
+                        and -LIGHT_BEHIND_M < line.s_m - r.s_ego < horizon + hl}
         gap = self.signals.stop_distance_m(r.s_ego + hl, v, light_states, world.fixed_delta_seconds, horizon)
         if math.isfinite(gap):
             limits["signal"] = math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(gap - cfg.stop_line_gap_m, 0.0))

@@ -30,8 +30,13 @@ MATCH_HEADING_DEG = 45.0
 #: Else a stop waypoint this close (metres) on a lane of the same road and direction matches
 #: (routes that change lane at a stop line, common on CARLA's Town05: the light covers both).
 NEXT_LANE_RADIUS_M = 4.5
-#: A red light still holds the ego when its front bumper is less than this past the junction entry (m).
+#: A stop sign still holds the ego when its front bumper is less than this past the line (m).
 RED_OVERSHOOT_M = 3.0
+#: The official red-light test watches a segment from the ego's centre back to this far behind
+#: its rear bumper (m): a red light holds the ego until that end is past the junction entry.
+#: Why: released with its front 3 m past the entry, the ego stood in a queue with its tail before
+#: the entry when the light turned red, moved on and ran it (Town04 testing route 14).
+TAIL_CHECK_M = 1.0
 #: Full-stop speed at a stop sign (the official criterion's threshold is 0.1 m/s).
 STOPPED_MPS = 0.05
 #: A full stop counts for a stop sign when the front bumper is at most this far before its line (m).
@@ -137,7 +142,7 @@ class SignalMonitor:
             if gap > horizon_m:
                 break
             if line.is_light:
-                if _entry(line) - s_front_m < -RED_OVERSHOOT_M:  # through the junction entry: passed
+                if _entry(line) - s_front_m < -self.passed_m():  # tail through the junction entry: passed
                     continue
                 self.affecting_light = line.signal_id if self.affecting_light is None else self.affecting_light
                 state = light_state.get(line.signal_id, carla.TrafficLightState.Green)
@@ -167,6 +172,11 @@ class SignalMonitor:
             return max(gap, 0.0)
         return math.inf
 
+    def passed_m(self) -> float:
+        """How far (m) past the junction entry the front must be for a light to be passed: the
+        whole car and TAIL_CHECK_M behind it are through."""
+        return self.ego_length_m + TAIL_CHECK_M
+
     def _stops_on_yellow(self, line: StopLine, gap_m: float, s_front_m: float, speed_mps: float,
                          since_s: float) -> bool:
         """Stop for this yellow: comfortably if possible, else unless the tail clears the junction
@@ -174,7 +184,7 @@ class SignalMonitor:
         need = speed_mps * speed_mps / (2.0 * gap_m)
         if need <= self.yellow_max_decel_mps2:
             return True
-        to_clear = _entry(line) - s_front_m + self.ego_length_m
+        to_clear = _entry(line) - s_front_m + self.passed_m()
         left_s = max(self.yellow_s - (self._time_s - since_s), 0.0)
         if to_clear <= speed_mps * left_s:
             return False
