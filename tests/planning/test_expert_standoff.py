@@ -9,47 +9,24 @@ from pathlib import Path
 
 import carla
 import pytest
-from scenariogeneration import xodr
+from two_lane_road import lane_points, write_two_lane_road
 
 from driving.sim.embedded_world import EmbeddedWorld
 from driving.world import CollisionEvent
 from planning.expert.driver import ExpertDriver
 from planning.road_option import RoadOption
 
-LANE_M = 3.5
-
 
 @pytest.fixture
 def two_lanes(tmp_path: Path) -> Path:
-    """One straight 300 m road with two lanes in one direction."""
-    road = xodr.create_road(xodr.Line(300.0), id=1, left_lanes=0, right_lanes=2, lane_width=LANE_M)
-    odr = xodr.OpenDrive("two_lanes")
-    odr.add_road(road)
-    odr.adjust_roads_and_lanes()
-    path = tmp_path / "two_lanes.xodr"
-    odr.write_xml(str(path))
-    path.write_text(path.read_text().replace('<spiral curvStart="0.0" curvEnd="0.0"/>', "<line/>"))
-    return path
-
-
-def _lane_points(carla_map: carla.Map, x0: float, x1: float, right: bool) -> list[carla.Transform]:
-    wp = carla_map.get_waypoint(carla.Location(x0, 0.0, 0.0), lane_type=carla.LaneType.Driving)
-    while wp.get_left_lane() is not None and wp.get_left_lane().lane_type == carla.LaneType.Driving:
-        wp = wp.get_left_lane()
-    if right:
-        wp = wp.get_right_lane()
-    out = []
-    while wp.transform.location.x < x1:
-        out.append(wp.transform)
-        wp = wp.next(1.0)[0]
-    return out
+    return write_two_lane_road(tmp_path)
 
 
 def test_expert_backs_out_of_a_standoff_with_a_car_beside_its_nose_and_changes_lane(two_lanes: Path) -> None:
     with EmbeddedWorld() as world:
         carla_map = world.load_map(str(two_lanes), seed=0)
-        first = _lane_points(carla_map, 20.0, 40.0, right=False)
-        second = _lane_points(carla_map, 40.0, 250.0, right=True)
+        first = lane_points(carla_map, 20.0, 40.0, right=False)
+        second = lane_points(carla_map, 40.0, 250.0, right=True)
         plan = [(t, RoadOption.LANEFOLLOW) for t in first + second]
         lane_y = first[0].location.y
         side = 1.0 if second[0].location.y > lane_y else -1.0  # towards the second lane
