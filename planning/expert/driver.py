@@ -124,24 +124,24 @@ class ExpertDriver:
         return nearest_obstacle(tracks, times, r.xy[idx][keep], d[keep], r.heading[idx][keep],
                                 abs(ego.speed_mps), ego.extent.y + margin_m)
 
-    def _crossing_and_standing(self, obstacle: Obstacle, actors: list[ActorState]) -> bool:
-        """Whether the obstacle stands still across the route (not a queue in the ego's lane)."""
+    @staticmethod
+    def _standing(obstacle: Obstacle, actors: list[ActorState]) -> ActorState | None:
+        """The obstacle's state when it stands still (None: moving or gone)."""
         state = next((a for a in actors if a.id == obstacle.actor_id), None)
-        if state is None or abs(state.speed_mps) > STANDING_MPS:
-            return False
+        return state if state is not None and abs(state.speed_mps) <= STANDING_MPS else None
+
+    def _crossing_and_standing(self, state: ActorState, obstacle: Obstacle) -> bool:
+        """Whether the standing obstacle stands across the route (not a queue in the ego's lane)."""
         r = self.route
         k = min(int(np.searchsorted(r.s, r.s_ego + obstacle.distance_m)), len(r) - 1)
         diff = math.radians(state.transform.rotation.yaw) - r.heading[k]
         return abs(math.atan2(math.sin(diff), math.cos(diff))) > CROSSING_ANGLE_RAD
 
     @staticmethod
-    def _beside_and_standing(obstacle: Obstacle, actors: list[ActorState], ego: ActorState) -> bool:
-        """Whether the obstacle stands beside the ego (its front not ahead of the ego's front by
-        more than BESIDE_AHEAD_M), heading the ego's way: a car in the lane the ego moves into that
-        waits for the ego's nose in its lane while the ego waits for it. Backing up frees it."""
-        state = next((a for a in actors if a.id == obstacle.actor_id), None)
-        if state is None or abs(state.speed_mps) > STANDING_MPS:
-            return False
+    def _beside_and_standing(state: ActorState, ego: ActorState) -> bool:
+        """Whether the standing obstacle stands beside the ego (its front not ahead of the ego's
+        front by more than BESIDE_AHEAD_M), heading the ego's way: a car in the lane the ego moves
+        into that waits for the ego's nose in its lane while the ego waits for it. Backing up frees it."""
         yaw = math.radians(ego.transform.rotation.yaw)
         d = state.transform.location - ego.transform.location
         along = d.x * math.cos(yaw) + d.y * math.sin(yaw)
@@ -165,8 +165,9 @@ class ExpertDriver:
         if obstacle is None:
             self._blocked_s = 0.0
             return None, None
-        if abs(ego.speed_mps) < STANDING_MPS and (self._crossing_and_standing(obstacle, actors)
-                                                  or self._beside_and_standing(obstacle, actors, ego)):
+        standing = self._standing(obstacle, actors) if abs(ego.speed_mps) < STANDING_MPS else None
+        if standing is not None and (self._crossing_and_standing(standing, obstacle)
+                                     or self._beside_and_standing(standing, ego)):
             self._blocked_s += dt_s
             if self._blocked_s >= cfg.creep_after_s:
                 self._blocked_s = 0.0
