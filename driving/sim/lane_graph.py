@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import carla
 import numpy as np
 
-from driving.sim.layout_lanes import map_lanes
+from driving.sim.layout_lanes import LaneRef, map_lanes
 
 Key = tuple[int, int, int]  # (road id, section id, lane id)
 MAX_SUCCESSORS = 8
@@ -143,19 +143,19 @@ def _finite(wp: carla.Waypoint) -> bool:
     return math.isfinite(loc.x) and math.isfinite(loc.y) and math.isfinite(loc.z)
 
 
-def _road_lengths(carla_map: carla.Map) -> dict[int, float]:
+def _road_lengths(lanes: tuple[LaneRef, ...]) -> dict[int, float]:
     """Road id -> length (metres), from the map's OpenDRIVE (carla does not expose it)."""
     lengths: dict[int, float] = {}
-    for lane in map_lanes(carla_map):
+    for lane in lanes:
         lengths[lane.road_id] = max(lengths.get(lane.road_id, 0.0), lane.s1_m)
     return lengths
 
 
-def _add_unlinked_lanes(carla_map: carla.Map, entries: dict[Key, carla.Waypoint],
+def _add_unlinked_lanes(carla_map: carla.Map, lanes: tuple[LaneRef, ...], entries: dict[Key, carla.Waypoint],
                         links: dict[Key, list[Key]]) -> None:
     """Driving lanes that `get_topology` leaves out (a road linked to nothing: carla lists only
     lanes with a link), entered at the start of their driving direction."""
-    for lane in map_lanes(carla_map):
+    for lane in lanes:
         key = (lane.road_id, lane.section_id, lane.lane_id)
         if lane.lane_type != "driving" or key in entries:
             continue
@@ -178,9 +178,10 @@ def build_lane_graph(carla_map: carla.Map, ds_m: float = 1.0, max_lateral_accel_
         links.setdefault(lane_key(a), [])
         if lane_key(b) not in links[lane_key(a)]:
             links[lane_key(a)].append(lane_key(b))
-    _add_unlinked_lanes(carla_map, entries, links)
+    lanes = map_lanes(carla_map)  # parses the map's OpenDRIVE: once per graph
+    _add_unlinked_lanes(carla_map, lanes, entries, links)
     keys = sorted(entries)
-    road_length = _road_lengths(carla_map)
+    road_length = _road_lengths(lanes)
     index = {k: i for i, k in enumerate(keys)}
     pts, yaws, zs, cums, offs, ns, lengths, junctions, widths, caps = [], [], [], [], [], [], [], [], [], []
     total = 0
