@@ -334,18 +334,26 @@ class RouteTracker:
         k = lo + int(np.argmin(d))
         # project onto the segment after k so s_ego is continuous between points
         k2 = min(k + 1, len(self.xy) - 1)
-        seg = self.xy[k2] - self.xy[k]
-        length = float(np.hypot(*seg))
-        t = 0.0 if length < 1e-6 else float(np.clip(((x - self.xy[k, 0]) * seg[0] + (y - self.xy[k, 1]) * seg[1])
-                                                     / length ** 2, -1.0, 1.0))
+        t = self._fraction_along(k, k2, x, y)
         if t < 0.0 and k > lo:  # between the previous point and k (never behind the last index)
-            k -= 1
-            t += 1.0
-            k2 = k + 1
-        t = max(t, 0.0)
+            k, k2 = k - 1, k
+            t = self._fraction_along(k, k2, x, y)
+        t = min(max(t, 0.0), 1.0)
         self.index = k
         self.s_ego = float(self.s[k] + t * (self.s[k2] - self.s[k]))
         return k
+
+    def _fraction_along(self, k: int, k2: int, x: float, y: float) -> float:
+        """Where (x, y) projects onto the segment from point k to k2, as a fraction of it (not
+        clamped). Each segment is projected on its own: points are not evenly spaced (the plan
+        jumps 6 m where it changes lanes at a junction exit), and carrying a fraction from one
+        segment to the next put s_ego metres behind the ego, so the pure-pursuit aim point came
+        so close that the expert steered hard across into the next lane (Town03 training 15)."""
+        seg = self.xy[k2] - self.xy[k]
+        length_sq = float(seg[0] * seg[0] + seg[1] * seg[1])
+        if length_sq < 1e-12:
+            return 0.0
+        return float(((x - self.xy[k, 0]) * seg[0] + (y - self.xy[k, 1]) * seg[1]) / length_sq)
 
     def lateral_error_m(self, x: float, y: float) -> float:
         """Signed distance (metres, + right of the route) from the route point at the ego index."""

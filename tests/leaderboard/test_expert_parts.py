@@ -112,6 +112,21 @@ def test_route_tracker_follows_a_lane_and_gives_targets():
     assert float(tracker.curvature.max()) < 0.02
 
 
+def test_route_tracker_progress_is_exact_inside_a_long_gap_between_points():
+    """The plan jumps 6 m where it changes lanes at a junction exit; an ego 3.3 m into that gap,
+    nearer the point after it, must be placed 3.3 m into it (it was left at the gap's start, so
+    the pure-pursuit aim came too close and the expert swerved, Town03 training route 15)."""
+    carla_map = town_grid()
+    points = lane_points(straight_waypoint(carla_map, 40.0), 40)
+    dense = [(t, RoadOption.LANEFOLLOW) for i, t in enumerate(points) if not 11 <= i <= 15]  # 10 -> 16: 6 m
+    tracker = RouteTracker(dense, carla_map)
+    tracker.update(points[9].location.x, points[9].location.y)
+    ego = points[13].location
+    ego = carla.Location(ego.x + 0.3 * (points[14].location.x - ego.x), ego.y + 0.3 * (points[14].location.y - ego.y))
+    tracker.update(ego.x, ego.y)
+    assert tracker.s_ego == pytest.approx(13.3, abs=0.1)
+
+
 def test_lane_tracks_follow_the_lane():
     carla_map = town_grid()
     wp = straight_waypoint(carla_map, 40.0)
