@@ -43,6 +43,10 @@ class ExpertConfig:
       of wheel angle; the embedded car has 2.85 m and 37 deg).
     - speed_gains: longitudinal PID on the speed error (m/s -> throttle), throttle capped at
       max_throttle; above the target speed the brake is brake_gain * overspeed (m/s).
+    - full_throttle_accel_mps2: the ego's acceleration at full throttle on a level road. The
+      slope's share of gravity (g sin pitch) is fed forward as throttle, divided by this, so the
+      expert holds its speed on a ramp and pulls away uphill instead of rolling back (CARLA's
+      Town03 climbs at up to 21 deg); the cap max_throttle is raised by the same share.
     - label_waypoints / label_waypoint_spacing_s: how many planned positions `labels()` gives
       and their spacing in time.
     """
@@ -73,6 +77,7 @@ class ExpertConfig:
     stop_sign_wait_s: float = 0.5
     max_throttle: float = 0.75
     brake_gain: float = 0.6
+    full_throttle_accel_mps2: float = 3.8
     label_waypoints: int = 4
     label_waypoint_spacing_s: float = 0.5
     speed_gains: PidGains = field(default_factory=lambda: PidGains(kp=0.5, ki=0.3, kd=0.2, window=40))

@@ -24,6 +24,7 @@ from planning.expert.lane_change import rear_conflict
 from planning.expert.route_tracker import RouteTracker
 from planning.expert.signals_ahead import ENTRY_MAX_M, SignalMonitor, match_stop_lines
 
+GRAVITY_MPS2 = 9.81
 #: Below this target speed (m/s) the expert holds the car with full brake.
 HOLD_SPEED_MPS = 0.3
 #: Overspeed (m/s) above the target before the expert brakes instead of coasting.
@@ -253,6 +254,9 @@ class ExpertDriver:
         wheel = math.atan2(2.0 * cfg.wheelbase_m * math.sin(alpha), dist)
         steer = float(np.clip(wheel / math.radians(cfg.max_steer_deg), -1.0, 1.0))
 
+        # signed: rolling back down a ramp is a speed below the target (more throttle), not
+        # above it (braking, which let the ego roll back into the car behind: Town03 training 18)
+        v = ego.speed_mps
         throttle, brake = 0.0, 0.0
         if target < HOLD_SPEED_MPS:
             brake = 1.0
@@ -261,7 +265,9 @@ class ExpertDriver:
             brake = float(np.clip(cfg.brake_gain * (v - target), 0.0, 1.0))
             self.speed_pid.step(target - v)
         else:
-            throttle = float(np.clip(self.speed_pid.step(target - v), 0.0, cfg.max_throttle))
+            climb = max(GRAVITY_MPS2 * math.sin(math.radians(ego.transform.rotation.pitch)), 0.0) \
+                / cfg.full_throttle_accel_mps2
+            throttle = float(np.clip(self.speed_pid.step(target - v) + climb, 0.0, min(cfg.max_throttle + climb, 1.0)))
         return carla.VehicleControl(throttle=throttle, steer=steer, brake=brake), alpha
 
     def _reverse(self, ego: ActorState, actors: list[ActorState],
