@@ -192,7 +192,7 @@ class ExpertDriver:
         if zone is None or zone.last_hold_s_m() <= front or zone.s_start_m - r.s_ego > horizon_m:
             self._lane_change_wait_s = 0.0
             return None
-        if rear_conflict(zone, ego, actors, self._lane_change_wait_s) is None:
+        if rear_conflict(zone, ego, actors, self._lane_change_wait_s, front) is None:
             return None
         if front > zone.s_start_m and v * v > 2.0 * ABORT_DECEL_MPS2 * (zone.last_hold_s_m() - front):
             return None  # moving across already and too close to stop before the last hold point: go on

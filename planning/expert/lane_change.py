@@ -11,8 +11,12 @@ across and its body is still in its own lane: checking on into the zone catches 
 enters the target lanes after the ego began to move. A vehicle alongside holds it even when
 standing: nosing in next to a standing queue deadlocks with the car that then waits for the ego
 (Town03). Standing vehicles behind never hold it; after `MAX_WAIT_S` a crawling queue alongside
-no longer does either, only a vehicle alongside at speed, standing, or within `MIN_REAR_GAP_M`. Units: metres, seconds, m/s, radians; CARLA
-world frame (x forward, y right, yaw clockwise seen from above).
+no longer does either, only a vehicle alongside at speed, standing, or within `MIN_REAR_GAP_M`.
+A move over two or three lanes takes the ego 5-6 s to reach the far lane: a car closing in there
+is checked against the time the ego needs to reach that lane (`enter_time_s`), not against
+`CLOSING_TIME_S` alone (Town06 training route 45: a car at 16 m/s, 51 m back in the third lane,
+hit the ego's nose as it arrived). Units: metres, seconds, m/s, radians; CARLA world frame
+(x forward, y right, yaw clockwise seen from above).
 """
 from __future__ import annotations
 
@@ -55,6 +59,20 @@ COMMIT_OFFSET_M = 0.5
 #: the ego crept 0.3 m past the commit point, stopped checking and pulled out in front of a car
 #: closing in at 15 m/s).
 LAST_HOLD_OFFSET_M = 1.0
+#: Half a lane (metres): the ego's body reaches a car's lane when its far edge is this close to
+#: the car's centre line.
+HALF_LANE_M = 1.75
+#: How the ego is assumed to move through a zone when timing its arrival in a lane: it
+#: accelerates at this rate (m/s^2, the expert's planning value) up to this speed (m/s, the
+#: speed its lane-change paths are driven at after a junction; lower is the safe side).
+ENTER_ACCEL_MPS2 = 2.0
+ENTER_SPEED_MPS = 6.0
+#: A car the ego pulls in front of brakes at this rate (m/s^2) to the ego's speed.
+OTHER_BRAKE_MPS2 = 3.5
+#: A zone's move across is taken from its end points, at most this far (metres: four lanes), when
+#: that is more than the largest offset from the route (a run over several lanes jumps one lane
+#: at a time, so the route's points are never the full move away from the path).
+MAX_ACROSS_M = 14.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,7 @@ class LaneChangeZone:
     width_m: float
     s_commit_m: float = -1.0
     s_last_hold_m: float = -1.0
+    across_m: float = -1.0
 
     def commit_s_m(self) -> float:
         """Where the ego commits (metres along the path): s_commit_m, or the start if unset."""
@@ -78,6 +97,16 @@ class LaneChangeZone:
         """Up to where a conflict still stops the ego (metres along the path): s_last_hold_m,
         or the commit point if unset."""
         return max(self.s_last_hold_m, self.commit_s_m())
+
+    def move_m(self) -> float:
+        """How far across the path moves in all (metres): across_m, at least width_m."""
+        return max(self.across_m, self.width_m)
+
+    def enter_s_m(self, moved_m: float) -> float:
+        """Where along the path (metres) the ego has moved `moved_m` across, taking the move as
+        even from the commit point to the zone's end."""
+        fraction = min(max(moved_m / self.move_m(), 0.0), 1.0)
+        return self.commit_s_m() + fraction * (self.s_end_m - self.commit_s_m())
 
 
 def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> list[LaneChangeZone]:
@@ -104,7 +133,8 @@ def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> l
         if abs(lateral) > 0.5 and width > 0.5:
             zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, width,
                                         float(s[i + _moved_index(offset, COMMIT_OFFSET_M)]),
-                                        float(s[i + _moved_index(offset, LAST_HOLD_OFFSET_M)])))
+                                        float(s[i + _moved_index(offset, LAST_HOLD_OFFSET_M)]),
+                                        min(abs(lateral), MAX_ACROSS_M)))
         i = j + 1
     return zones
 
@@ -127,9 +157,34 @@ def _moved_index(offset_m: np.ndarray, across_m: float) -> int:
     return int(np.argmax(progress >= min(across_m, float(offset_m.max()))))
 
 
+def enter_time_s(distance_m: float, speed_mps: float) -> float:
+    """Seconds the ego needs to drive `distance_m` from `speed_mps`, accelerating at
+    ENTER_ACCEL_MPS2 up to ENTER_SPEED_MPS (at its speed if already faster)."""
+    top = max(speed_mps, ENTER_SPEED_MPS)
+    ramp_m = (top * top - speed_mps * speed_mps) / (2.0 * ENTER_ACCEL_MPS2)
+    if distance_m <= ramp_m:
+        return (math.sqrt(speed_mps * speed_mps + 2.0 * ENTER_ACCEL_MPS2 * distance_m) - speed_mps) / ENTER_ACCEL_MPS2
+    return (top - speed_mps) / ENTER_ACCEL_MPS2 + (distance_m - ramp_m) / top
+
+
+def gap_to_enter_m(zone: LaneChangeZone, ego: ActorState, front_s_m: float, beside_m: float,
+                   v_other_mps: float) -> float:
+    """Bumper-to-bumper gap (metres) a car `beside_m` across and closing in at `v_other_mps`
+    must have now so that, when the ego's body reaches its lane, it is still a reaction time
+    back and can brake to the ego's speed."""
+    v_ego = abs(ego.speed_mps)
+    travel = max(zone.enter_s_m(beside_m - HALF_LANE_M - ego.extent.y) - front_s_m, 0.0)
+    t = enter_time_s(travel, v_ego)
+    v_enter = min(math.sqrt(v_ego * v_ego + 2.0 * ENTER_ACCEL_MPS2 * travel), max(v_ego, ENTER_SPEED_MPS))
+    brake = max(v_other_mps - v_enter, 0.0) ** 2 / (2.0 * OTHER_BRAKE_MPS2)
+    return v_other_mps * t - travel + v_other_mps * REACTION_S + brake
+
+
 def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState],
-                  waited_s: float = 0.0) -> ActorState | None:
-    """A vehicle in the target lanes alongside or closing in from behind, or None (gap free)."""
+                  waited_s: float = 0.0, front_s_m: float | None = None) -> ActorState | None:
+    """A vehicle in the target lanes alongside or closing in from behind, or None (gap free).
+    With `front_s_m` (the ego's front, metres along its path) a car behind must also leave room
+    for the time the ego needs to reach that car's lane (`gap_to_enter_m`)."""
     loc = ego.transform.location
     yaw = math.radians(ego.transform.rotation.yaw)
     hx, hy = math.cos(yaw), math.sin(yaw)
@@ -137,14 +192,18 @@ def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState
     for other in actors:
         if other.id == ego.id or other.kind != ActorKind.VEHICLE:
             continue
+        other_yaw = math.radians(other.transform.rotation.yaw)
+        diff = other_yaw - yaw
+        if abs(math.atan2(math.sin(diff), math.cos(diff))) > SAME_DIRECTION_RAD:
+            continue
         o = other.transform.location
         dx, dy = o.x - loc.x, o.y - loc.y
         along = dx * hx + dy * hy
-        beside = (-dx * hy + dy * hx) * zone.side
-        if not (LATERAL_MIN_M <= beside <= zone.width_m + LATERAL_MARGIN_M and -REAR_LOOK_M <= along):
-            continue
-        diff = math.radians(other.transform.rotation.yaw) - yaw
-        if abs(math.atan2(math.sin(diff), math.cos(diff))) > SAME_DIRECTION_RAD:
+        # across the other car's heading (its lane's direction): across the ego's, a car 70 m
+        # back drifts 3 m sideways for every 2.5 deg the ego turns into its move, and left the
+        # band just as the ego pulled out in front of it (Town06 training 45)
+        beside = (-dx * math.sin(other_yaw) + dy * math.cos(other_yaw)) * zone.side
+        if not (LATERAL_MIN_M <= beside <= zone.move_m() + LATERAL_MARGIN_M and -REAR_LOOK_M <= along):
             continue
         reach = ego.extent.x + other.extent.x
         if along > reach:  # ahead of the ego: the path check sees it
@@ -159,7 +218,8 @@ def rear_conflict(zone: LaneChangeZone, ego: ActorState, actors: list[ActorState
             continue
         gap = -along - reach
         needed = MIN_REAR_GAP_M if patient else max(
-            MIN_REAR_GAP_M, (v_other - v_ego) * CLOSING_TIME_S + v_other * REACTION_S)
+            MIN_REAR_GAP_M, (v_other - v_ego) * CLOSING_TIME_S + v_other * REACTION_S,
+            -math.inf if front_s_m is None else gap_to_enter_m(zone, ego, front_s_m, beside, v_other))
         if gap < needed:
             return other
     return None

@@ -67,6 +67,21 @@ def test_cars_on_the_other_side_ahead_far_behind_or_oncoming_do_not_hold_the_ego
     assert rear_conflict(ZONE_RIGHT, ego, [ego, *others]) is None
 
 
+def test_a_car_closing_in_on_the_far_lane_of_a_three_lane_move_holds_the_ego_for_the_time_to_get_there() -> None:
+    # Town06 training 45: the ego needs ~6 s to reach the third lane; a car 51 m back there at
+    # 16 m/s clears the 3 s closing rule but arrives with the ego
+    zone = LaneChangeZone(s_start_m=20.0, s_end_m=64.0, side=1, width_m=7.0, s_commit_m=25.0,
+                          s_last_hold_m=27.0, across_m=10.5)
+    ego = _car(1, 0.0, 0.0, 2.7)
+    far = _car(2, -55.6, 10.5, 15.8)
+    front = 25.0 - 0.1
+    assert rear_conflict(zone, ego, [ego, far]) is None  # the closing-time rule alone lets it go
+    assert rear_conflict(zone, ego, [ego, far], front_s_m=front) is far
+    near = _car(3, -55.6, 3.5, 15.8)  # the same car in the first lane over: the ego is there in 1-2 s
+    assert rear_conflict(zone, ego, [ego, near], front_s_m=front) is None
+    assert zone.move_m() == 10.5 and zone.enter_s_m(0.0) == 25.0 and zone.enter_s_m(99.0) == 64.0
+
+
 def test_zones_are_found_where_the_smoothed_path_moves_across() -> None:
     planned = np.array([[float(i), 0.0] for i in range(80)])
     planned[51:, 1] = 3.5  # a jump one lane to the right (y right in CARLA's frame)
