@@ -29,10 +29,10 @@ import numpy as np
 import shapely
 
 from driving.atomic_io import atomic_path
+from driving.geometry import box_corners
 from driving.sim.preview import (
     Canvas,
     LightMark,
-    box_corners,
     draw_actors,
     draw_lights,
     draw_props,
@@ -124,7 +124,7 @@ class RouteVideo:
                     bounds[0] - 5 <= loc.x <= bounds[2] + 5 and bounds[1] - 5 <= loc.y <= bounds[3] + 5):
                 continue
             yaw = w.transform.rotation.yaw
-            cv.fill(box_corners(loc.x, loc.y, LANE_STEP_M / 2 + 0.2, w.lane_width / 2, yaw), LANE_BGR)
+            cv.fill(box_corners(loc.x, loc.y, math.radians(yaw), LANE_STEP_M / 2 + 0.2, w.lane_width / 2), LANE_BGR)
 
     # ---- every frame ------------------------------------------------------------------
     def add_frame(self, tick: int, progress_pct: float | None = None, infractions: int | None = None) -> None:
@@ -206,7 +206,7 @@ def _finish_line(cv: Canvas, end: carla.Transform, square_m: float = 0.6) -> Non
         for across in range(-3, 3):
             fx, fy = (along - 0.5) * square_m, (across + 0.5) * square_m  # forward, right of the end point
             cx, cy = end.location.x + c * fx - s * fy, end.location.y + s * fx + c * fy
-            cv.fill(box_corners(cx, cy, square_m / 2, square_m / 2, yaw), FINISH_BGR[(along + across) % 2])
+            cv.fill(box_corners(cx, cy, math.radians(yaw), square_m / 2, square_m / 2), FINISH_BGR[(along + across) % 2])
 
 
 def _crop(img: np.ndarray, x0: int, y0: int, size: int) -> np.ndarray:

@@ -18,12 +18,11 @@ levels, so a centre inside it is also checked against the driving lane at its he
 """
 from __future__ import annotations
 
-import math
-
 import carla
 import numpy as np
 import shapely
 
+from driving.geometry import box_corners
 from driving.world import LaneInvasionEvent, OffRoadEvent
 
 MAX_LANES_APART = 8
@@ -50,13 +49,6 @@ def crossed_markings(old: carla.Waypoint, new: carla.Waypoint) -> list[carla.Lan
             if _key(wp) == target:
                 return crossed
     return []
-
-
-def box_corners(x: float, y: float, yaw_rad: float, hl: float, hw: float) -> np.ndarray:
-    """The four ground corners (4 x 2, metres) of a box centred at (x, y)."""
-    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
-    local = np.array([[hl, hw], [hl, -hw], [-hl, -hw], [-hl, hw]])
-    return np.stack([x + local[:, 0] * c - local[:, 1] * s, y + local[:, 0] * s + local[:, 1] * c], 1)
 
 
 class LaneEventTracker:

@@ -22,6 +22,7 @@ import shapely
 
 from driving.atomic_io import atomic_write_bytes
 from driving.errors import InputError
+from driving.geometry import box_corners
 from driving.sim.scene import Layout, StaticObject, Surface
 from driving.sim.signals import SignalSet
 from driving.world import ActorKind, ActorState
@@ -98,13 +99,6 @@ class Canvas:
                    cv2.LINE_AA, _SHIFT)
 
 
-def box_corners(cx: float, cy: float, hx: float, hy: float, yaw_deg: float) -> np.ndarray:
-    """4 x 2 corners (metres) of a box centred at (cx, cy) with half sizes hx, hy, turned by yaw (degrees)."""
-    c, s = math.cos(math.radians(yaw_deg)), math.sin(math.radians(yaw_deg))
-    local = np.array([(hx, hy), (-hx, hy), (-hx, -hy), (hx, -hy)])
-    return np.column_stack([cx + c * local[:, 0] - s * local[:, 1], cy + s * local[:, 0] + c * local[:, 1]])
-
-
 def _shade(bgr: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return tuple(int(max(0, min(255, v * factor))) for v in bgr)  # type: ignore[return-value]
 
@@ -122,7 +116,7 @@ def draw_props(cv: Canvas, objects: list[StaticObject]) -> None:
     for o in objects:
         if o.kind == "building":
             off = min(o.half_extent[2] * 0.25, 6.0)
-            pts = box_corners(o.center[0] + off, o.center[1] + off, *o.half_extent[:2], o.yaw_deg)
+            pts = box_corners(o.center[0] + off, o.center[1] + off, math.radians(o.yaw_deg), *o.half_extent[:2])
             cv2.fillPoly(shadow, [cv.px(pts)], (0, 0, 0), cv2.LINE_AA, _SHIFT)
     cv2.addWeighted(shadow, 0.3, cv.img, 0.7, 0, dst=cv.img)
     tops = sorted((o for o in objects if o.kind != "traffic_light"),
@@ -146,11 +140,11 @@ def draw_props(cv: Canvas, objects: list[StaticObject]) -> None:
         elif o.kind in ("pole", "traffic_light_pole", "stop_sign_post"):
             cv.circle((x, y), max(1.5, 0.25 * cv.ppm), _bgr(o.color_rgb))
         else:
-            pts = box_corners(x, y, o.half_extent[0], o.half_extent[1], o.yaw_deg)
+            pts = box_corners(x, y, math.radians(o.yaw_deg), o.half_extent[0], o.half_extent[1])
             cv2.fillPoly(cv.img, [cv.px(pts)], _bgr(o.color_rgb), cv2.LINE_AA, _SHIFT)
             if o.kind == "building":
-                inner = box_corners(x, y, max(o.half_extent[0] - 1.2, 0.2), max(o.half_extent[1] - 1.2, 0.2),
-                                     o.yaw_deg)
+                inner = box_corners(x, y, math.radians(o.yaw_deg), max(o.half_extent[0] - 1.2, 0.2),
+                                     max(o.half_extent[1] - 1.2, 0.2))
                 cv2.fillPoly(cv.img, [cv.px(inner)], _shade(_bgr(o.color_rgb), 1.12), cv2.LINE_AA, _SHIFT)
                 cv.outline(pts, _shade(_bgr(o.color_rgb), 0.6), 1)
 
@@ -197,7 +191,7 @@ def draw_actors(cv: Canvas, actors: list[ActorState]) -> None:
             continue
         if a.kind != ActorKind.VEHICLE:
             continue
-        pts = box_corners(loc.x, loc.y, a.extent.x, a.extent.y, yaw)
+        pts = box_corners(loc.x, loc.y, math.radians(yaw), a.extent.x, a.extent.y)
         cv2.fillPoly(cv.img, [cv.px(pts)], _bgr(a.color_rgb), cv2.LINE_AA, _SHIFT)
         hero = a.role_name == "hero"
         cv.outline(pts, HERO_OUTLINE_BGR if hero else (20, 20, 20), 2 if hero else 1)

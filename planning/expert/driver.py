@@ -16,6 +16,7 @@ import numpy as np
 import shapely
 
 from control.pid import PIDController
+from driving.geometry import box_corners
 from driving.world import ActorKind, ActorState, World
 from planning.expert.config import ExpertConfig
 from planning.expert.forecast import constant_velocity_track, lane_tracks
@@ -301,10 +302,7 @@ class ExpertDriver:
             lx, ly = dx * c + dy * s, -dx * s + dy * c
             if math.hypot(lx, ly) > ego.extent.x + REVERSE_CLEAR_M + a.extent.x + a.extent.y:
                 continue
-            rel = math.radians(a.transform.rotation.yaw) - yaw
-            rc, rs = math.cos(rel), math.sin(rel)
-            corners = [(lx + u * a.extent.x * rc - v * a.extent.y * rs, ly + u * a.extent.x * rs + v * a.extent.y * rc)
-                       for u, v in ((1, 1), (1, -1), (-1, -1), (-1, 1))]
+            corners = box_corners(lx, ly, math.radians(a.transform.rotation.yaw) - yaw, a.extent.x, a.extent.y)
             if strip.intersects(shapely.Polygon(corners)):
                 return False
         return True
