@@ -14,7 +14,6 @@ A privileged agent or the RESEARCH track makes the results not eligible, saying 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,7 +50,8 @@ def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: 
     parser.add_argument("--timeout", default="60.0", help="wall seconds allowed per agent call (setup, run_step)")
     parser.add_argument("--routes", required=official_defaults, help="routes XML (LB1.0 or LB2.0 layout)")
     parser.add_argument("--scenarios", required=False, default="",
-                        help="scenarios JSON (LB1.0); checked, scenarios are not spawned by this evaluator yet")
+                        help="scenarios JSON (LB1.0); checked and placed on routes (--debug logs them), "
+                             "not spawned yet")
     parser.add_argument("--repetitions", type=int, default=1, help="times each route is driven")
     parser.add_argument("--routes-subset", default="", help="route ids to run, e.g. '0-3,7'")
     parser.add_argument("-a", "--agent", required=official_defaults,
@@ -171,13 +171,12 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
     track = parse_track(args.track).value
     if args.maps and not Path(args.maps).is_dir():
         raise InputError(f"--maps {args.maps}: not a folder")
-    if args.scenarios:
-        try:
-            json.loads(Path(args.scenarios).read_text())
-        except OSError as exc:
-            raise InputError(f"--scenarios {args.scenarios}: cannot read ({exc.strerror})") from None
-        except json.JSONDecodeError as exc:
-            raise InputError(f"--scenarios {args.scenarios}: not valid JSON ({exc})") from None
+    scenarios_file = ""
+    if args.scenarios:  # a bad file fails here with one line, not once per route
+        from scenarios.lb1_file import load_lb1_scenarios
+
+        scenarios_file = str(Path(args.scenarios).resolve())
+        load_lb1_scenarios(scenarios_file)
     routes_path = str(Path(args.routes).resolve())
     configs = parse_routes_file(routes_path, args.routes_subset)
     if not configs:
@@ -193,7 +192,8 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
     record_dir = args.record if args.record and args.backend == SERVER_BACKEND else None
     opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,
                       backend=args.backend, backend_options=backend_options, maps_dir=args.maps, seed=seed, debug=args.debug,
-                      video_dir=getattr(args, "video_dir", None), record_dir=record_dir)
+                      video_dir=getattr(args, "video_dir", None), record_dir=record_dir,
+                      scenarios_file=scenarios_file)
     reps = args.repetitions
     jobs = [RouteJob(routes_path, args.routes_subset, pos, rep, pos * reps + rep)
             for pos in range(len(configs)) for rep in range(reps)]

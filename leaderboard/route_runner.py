@@ -76,6 +76,8 @@ class RunOptions:
     debug: int = 0
     video_dir: str | None = None
     record_dir: str | None = None
+    #: LB1.0 scenario JSON (official --scenarios), already checked; its scenarios are placed per route.
+    scenarios_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class RouteRun:
         self.agent: Any = None
         self.sensors: list[str] = []
         self.route_length_m = 0.0
+        self.placed_scenarios: tuple = ()  # scenarios.lb1_placement.PlacedScenario, in route order
         self.caller = AgentCaller()
         self.video: Any = None
         self._game_time = 0.0
@@ -253,6 +256,7 @@ class RouteRun:
             plan = interpolate_trajectory(carla_map, list(config.keypoints))
             self.route_length_m = sum(a[0].location.distance(b[0].location)
                                       for a, b in zip(plan.world[:-1], plan.world[1:]))
+            self._place_scenarios(plan.world)
             start = plan.world[0][0]
             spawn = carla.Transform(carla.Location(start.location.x, start.location.y,
                                                    start.location.z + SPAWN_LIFT_M), start.rotation)
@@ -307,6 +311,24 @@ class RouteRun:
                                       self.route_length_m, time.time() - t0, self._game_time)
         self.log(f"{record.status}: score {record.scores['score_composed']:.2f} {error}")
         return RouteOutcome(record, self.sensors, error)
+
+    def _place_scenarios(self, plan_world: list[tuple[carla.Transform, Any]]) -> None:
+        """Place the route's scenarios (LB1.0 file; LB2.0 blocks reported as skipped) and log them.
+
+        No scenario behaviour exists yet, so nothing is spawned: this shows where they would run.
+        """
+        if self.opts.scenarios_file:
+            from scenarios.lb1_file import load_lb1_scenarios_cached
+            from scenarios.lb1_placement import describe_placed, place_lb1_scenarios
+
+            events = load_lb1_scenarios_cached(self.opts.scenarios_file).events(self.config.town)
+            self.placed_scenarios = placed = place_lb1_scenarios(plan_world, events)
+            self.log(f"placed {len(placed)} scenario{'' if len(placed) == 1 else 's'} (not run: behaviours "
+                     f"pending) from {len(events)} {self.config.town} events: {describe_placed(placed)}")
+        if self.config.scenarios:
+            from scenarios.skipped import skipped_scenarios
+
+            self.log(f"LB2.0 route scenarios: {skipped_scenarios((s.type for s in self.config.scenarios), ())}")
 
     def _loop(self, world: World, wrapper: AgentWrapper, criteria: RouteCriteria,
               ego_id: int) -> tuple[str, str]:
