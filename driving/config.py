@@ -96,7 +96,9 @@ def from_dict(cls: type[T], data: dict, where: str = "config") -> T:
         raise InputError(f"{where}: {exc}") from None
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: str | Path) -> Any:
+    """Parsed YAML of `path`; InputError in one line (file, line and column) when unreadable or malformed."""
+    path = Path(path)
     try:
         text = path.read_text()
     except OSError as exc:
@@ -104,7 +106,10 @@ def _read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).replace("\n", " ")
+        raise InputError(f"{path}: not valid YAML{where} ({problem})") from None
 
 
 def _build(cls: type[T], data: Any, path: Path, where: str) -> T:
@@ -118,14 +123,14 @@ def _build(cls: type[T], data: Any, path: Path, where: str) -> T:
 def load_config(cls: type[T], path: str | Path) -> T:
     """Read YAML file `path` into dataclass `cls`; every error names the file and the field."""
     path = Path(path)
-    return _build(cls, _read_yaml(path) or {}, path, str(path))
+    return _build(cls, read_yaml(path) or {}, path, str(path))
 
 
 def load_config_section(cls: type[T], path: str | Path, section: str, required: bool = True) -> T:
     """Read the `section:` mapping of YAML file `path` into `cls` (one file can hold the configs
     of several components, e.g. `model:` and `train:`); a missing optional section gives defaults."""
     path = Path(path)
-    data = _read_yaml(path) or {}
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
     if section not in data or data[section] is None:

@@ -9,7 +9,7 @@ agent before calling it, as the official wrapper does through its sensor interfa
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import carla
 
@@ -140,18 +140,34 @@ def sensor_icons(sensors: list[dict[str, Any]]) -> list[str]:
     return [SENSOR_ICONS.get(s["type"], s["type"]) for s in sensors]
 
 
-class AgentWrapper:
-    """Attaches an agent's rig to the ego vehicle and calls the agent with each frame's data."""
+class SensorDataFilter(Protocol):
+    """Changes what the agent's sensors deliver (e.g. `scenarios.sensor_fault_injector.SensorFaultInjector`)."""
 
-    def __init__(self, agent: AutonomousAgent) -> None:
+    def bind(self, specs: list[SensorSpec]) -> None: ...
+
+    def apply(self, input_data: dict[str, tuple[int, Any]], game_time_s: float) -> dict[str, tuple[int, Any]]: ...
+
+
+class AgentWrapper:
+    """Attaches an agent's rig to the ego vehicle and calls the agent with each frame's data.
+
+    `injector` (optional) degrades the data on its way to the agent (sensor faults); the world's
+    buffers, which the criteria and recorders read, are not touched. None: data as the world gives it.
+    """
+
+    def __init__(self, agent: AutonomousAgent, injector: SensorDataFilter | None = None) -> None:
         self._agent = agent
+        self._injector = injector
         self._sensor_ids: list[str] = []
 
     def setup_sensors(self, world: World, ego_id: int) -> None:
         """Attach every declared sensor to the ego vehicle (specs already validated)."""
-        for spec in self._agent.sensors():
-            world.attach_sensor(SensorSpec.from_dict(spec), ego_id)
-            self._sensor_ids.append(spec["id"])
+        specs = [SensorSpec.from_dict(spec) for spec in self._agent.sensors()]
+        for spec in specs:
+            world.attach_sensor(spec, ego_id)
+            self._sensor_ids.append(spec.id)
+        if self._injector is not None:
+            self._injector.bind(specs)
 
     def feed(self, world: World) -> None:
         """Hand the current frame's sensor data and game time to the agent's sensor interface."""
@@ -159,8 +175,10 @@ class AgentWrapper:
         missing = [sid for sid in self._sensor_ids if sid not in data]
         if missing:
             raise SensorReceivedNoData(f"sensor(s) {missing} delivered no data at frame {world.frame}")
-        self._agent.sensor_interface.update({sid: data[sid] for sid in self._sensor_ids},
-                                            world.elapsed_seconds)
+        agent_data = {sid: data[sid] for sid in self._sensor_ids}
+        if self._injector is not None:
+            agent_data = self._injector.apply(agent_data, world.elapsed_seconds)
+        self._agent.sensor_interface.update(agent_data, world.elapsed_seconds)
 
     def __call__(self) -> carla.VehicleControl:
         return self._agent()
