@@ -39,6 +39,11 @@ STANDING_MPS = 0.1
 CROSSING_ANGLE_RAD = math.radians(30.0)
 #: Bumper gap (metres) kept while creeping.
 CREEP_GAP_M = 0.5
+#: While creeping, the ego's own box pushed this far ahead (metres), widened by the creep margin,
+#: must touch no other box: the path check looks along the route's centre line, and the nose of a
+#: turning ego swings outside that corridor (Town03 training 22: it crept into the front corner
+#: of a standing truck while turning left across its lane).
+CREEP_SWEEP_M = 1.0
 #: Deadlock breaking when creeping is impossible (the other vehicle stands on the ego's path and
 #: waits for the ego): back up this far (metres) at most this fast (m/s) with this throttle, if
 #: nothing stands behind within REVERSE_CLEAR_M and no stop line lies behind.
@@ -159,6 +164,8 @@ class ExpertDriver:
             obstacle = self._obstacle(actors, ego, horizon_m, ActorKind.VEHICLE, cfg.creep_margin_m, 0.0)
             allowed = cfg.creep_speed_mps if obstacle is None else min(
                 cfg.creep_speed_mps, follow_speed_mps(obstacle, hl, CREEP_GAP_M, 0.0, cfg.comfort_decel_mps2))
+            if not self._strip_clear(ego, actors, 0.0, hl + CREEP_SWEEP_M, cfg.creep_margin_m):
+                allowed = 0.0
             if allowed < HOLD_SPEED_MPS and abs(ego.speed_mps) < STANDING_MPS:  # cannot creep: back up
                 self._creep_left_s = 0.0
                 self._reverse_from = ego.transform.location
@@ -278,29 +285,32 @@ class ExpertDriver:
         r = self.route
         backed = loc.distance(self._reverse_from)
         line_behind = any(r.s_ego - (REVERSE_M + hl + 2.0) < line.s_m <= r.s_ego + hl for line in self.signals.lines)
-        if backed >= REVERSE_M or line_behind or not self._clear_behind(ego, actors):
+        if backed >= REVERSE_M or line_behind or not self._strip_clear(
+                ego, actors, -(hl + REVERSE_CLEAR_M), 0.0, REVERSE_SIDE_M):
             self._reverse_from = None
             return control
         throttle = REVERSE_THROTTLE if abs(ego.speed_mps) < REVERSE_MAX_MPS else 0.0
         return carla.VehicleControl(throttle=throttle, steer=0.0, brake=0.0, reverse=True)
 
     @staticmethod
-    def _clear_behind(ego: ActorState, actors: list[ActorState]) -> bool:
-        """No vehicle's or walker's box reaches into the strip the ego backs into: from its centre
-        to REVERSE_CLEAR_M behind its rear bumper, its own width plus REVERSE_SIDE_M each side (ego
-        frame). Boxes, not centres: a car standing beside the ego's nose (the one it backs up for,
-        its own box moving away from it) is not behind it."""
+    def _strip_clear(ego: ActorState, actors: list[ActorState], back_m: float, front_m: float,
+                     side_m: float) -> bool:
+        """No vehicle's or walker's box on the ego's level reaches into the strip from `back_m` to
+        `front_m` (metres along the ego's heading from its centre), its own width plus `side_m`
+        each side. Boxes, not centres: backing up (centre to REVERSE_CLEAR_M behind the rear
+        bumper), a car standing beside the ego's nose (the one it backs up for) is not behind it."""
         loc = ego.transform.location
         yaw = math.radians(ego.transform.rotation.yaw)
         c, s = math.cos(yaw), math.sin(yaw)
-        strip = shapely.box(-(ego.extent.x + REVERSE_CLEAR_M), -(ego.extent.y + REVERSE_SIDE_M),
-                            0.0, ego.extent.y + REVERSE_SIDE_M)
+        strip = shapely.box(back_m, -(ego.extent.y + side_m), front_m, ego.extent.y + side_m)
+        reach = max(abs(back_m), abs(front_m))
         for a in actors:
-            if a.id == ego.id or a.kind not in (ActorKind.VEHICLE, ActorKind.WALKER):
+            if a.id == ego.id or a.kind not in (ActorKind.VEHICLE, ActorKind.WALKER) \
+                    or abs(a.transform.location.z - loc.z) > ego.extent.z + a.extent.z:
                 continue
             dx, dy = a.transform.location.x - loc.x, a.transform.location.y - loc.y
             lx, ly = dx * c + dy * s, -dx * s + dy * c
-            if math.hypot(lx, ly) > ego.extent.x + REVERSE_CLEAR_M + a.extent.x + a.extent.y:
+            if math.hypot(lx, ly) > reach + a.extent.x + a.extent.y:
                 continue
             corners = box_corners(lx, ly, math.radians(a.transform.rotation.yaw) - yaw, a.extent.x, a.extent.y)
             if strip.intersects(shapely.Polygon(corners)):

@@ -56,3 +56,28 @@ def test_expert_backs_out_of_a_standoff_with_a_car_beside_its_nose_and_changes_l
         assert npc_x > 100.0, npc_x  # the car beside got past
         assert ego_x > 150.0, ego_x  # and the expert went on, in its new lane
         assert abs(world.get_actor_state(ego).transform.location.y - second[0].location.y) < 0.5
+
+
+def _box(actor_id: int, x: float, y: float, yaw_deg: float, half: tuple[float, float], z: float = 0.0):
+    from driving.tags import Tag
+    from driving.world import ActorKind, ActorState
+
+    return ActorState(id=actor_id, kind=ActorKind.VEHICLE, type_id="vehicle.truck", role_name="npc",
+                      transform=carla.Transform(carla.Location(x, y, z), carla.Rotation(yaw=yaw_deg)),
+                      velocity=carla.Vector3D(), angular_velocity_dps=0.0, speed_mps=0.0,
+                      extent=carla.Vector3D(half[0], half[1], 0.8), tag=Tag.VEHICLES)
+
+
+def test_the_creep_sweep_sees_a_truck_corner_in_front_of_a_turning_nose_but_not_beside_or_on_another_level() -> None:
+    """Town03 training 22: turning left across an oncoming lane, the ego crept into the front
+    corner of a standing truck that the route-centre check missed. The strip the ego's own box
+    sweeps 1 m ahead (ego frame, its width + 0.1 m) catches that corner."""
+    ego = _box(1, 0.0, 0.0, -30.0, (2.4, 0.95))
+    yaw = math.radians(-30.0)
+    nose_x, nose_y = 3.0 * math.cos(yaw), 3.0 * math.sin(yaw)  # 0.6 m ahead of the ego's front, on its axis
+    truck = _box(2, nose_x + 4.0, nose_y + 0.5, 180.0, (4.0, 1.25))  # oncoming; its front corner at the nose
+    assert not ExpertDriver._strip_clear(ego, [ego, truck], 0.0, 2.4 + 1.0, 0.1)
+    beside = _box(3, 0.0 + 3.6 * math.sin(-yaw), 3.6 * math.cos(yaw), -30.0, (2.4, 0.95))  # next lane over
+    assert ExpertDriver._strip_clear(ego, [ego, beside], 0.0, 2.4 + 1.0, 0.1)
+    above = _box(4, nose_x + 4.0, nose_y + 0.5, 180.0, (4.0, 1.25), z=8.0)  # on a bridge deck overhead
+    assert ExpertDriver._strip_clear(ego, [ego, above], 0.0, 2.4 + 1.0, 0.1)
