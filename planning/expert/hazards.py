@@ -76,9 +76,14 @@ def nearest_obstacle(tracks: list[Track], times_s: np.ndarray, path_xy: np.ndarr
         actor = tracks[i].actor
         h = path_heading[p]
         along = float(actor.velocity.x * math.cos(h) + actor.velocity.y * math.sin(h))
+        across = float(-actor.velocity.x * math.sin(h) + actor.velocity.y * math.cos(h))
         current = bool(touch[i, 0].any())
-        if ignore_moving_away and not current and along > ego_speed_mps:
-            continue  # only its forecast touches and it is faster than us in our direction
+        if ignore_moving_away and not current and along > ego_speed_mps and along > abs(across):
+            # only its forecast touches and it drives our way faster than us. A car crossing at
+            # an angle (more across than along) is never moving away: ignoring one whenever the
+            # braking ego fell below its along-speed made the expert stop and go every tick into
+            # a car entering a roundabout (Town03 training 24)
+            continue
         return Obstacle(actor.id, actor.kind, float(per_track[i]), max(along, 0.0), current)
     return None
 

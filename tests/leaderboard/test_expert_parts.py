@@ -58,6 +58,17 @@ def test_crossing_vehicle_is_found_by_its_forecast_only_when_reachable():
     assert far is None
 
 
+def test_a_car_crossing_at_an_angle_holds_a_slow_ego_whatever_its_speed_along_the_path():
+    """Town03 training 24: a car entered the roundabout at 73 deg to the ego's path, its speed
+    along the path (2 m/s) just above the braking ego's; it was taken for a car moving away every
+    other tick and the ego stopped and went into its side."""
+    entering = _actor(4.0, -5.0, 73.0, 6.5)  # 1.9 m/s along the path, 6.2 m/s towards it
+    assert entering.velocity.x > 1.5
+    assert _nearest(entering, ego_speed=1.5) is not None
+    overtaking = _actor(3.0, -3.6, 10.0, 8.0)  # merging at a shallow angle, faster than the ego: moving away
+    assert _nearest(overtaking, ego_speed=1.5) is None
+
+
 def test_walker_stepping_into_path():
     walker = _actor(8.0, 2.5, -90.0, 1.4, kind=ActorKind.WALKER)
     ob = nearest_obstacle([constant_velocity_track(walker, TIMES)], TIMES, PATH_XY, PATH_D, PATH_H, 5.0, 0.95 + 0.8)
