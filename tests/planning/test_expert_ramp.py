@@ -13,6 +13,7 @@ from pathlib import Path
 
 import carla
 from scenariogeneration import xodr
+from two_lane_road import write_road
 
 from driving.sim.embedded_world import EmbeddedWorld
 from planning.expert.driver import ExpertDriver
@@ -33,13 +34,7 @@ def _write_ramp_road(folder: Path) -> Path:
     road.add_elevation(RAMP_FROM_M + EASE_M, z_in, GRADE, 0.0, 0.0)
     road.add_elevation(RAMP_TO_M - EASE_M, z_top - z_in, GRADE, -c, 0.0)
     road.add_elevation(RAMP_TO_M, z_top, 0.0, 0.0, 0.0)
-    odr = xodr.OpenDrive("ramp_road")
-    odr.add_road(road)
-    odr.adjust_roads_and_lanes()
-    path = folder / "ramp_road.xodr"
-    odr.write_xml(str(path))
-    path.write_text(path.read_text().replace('<spiral curvStart="0.0" curvEnd="0.0"/>', "<line/>"))
-    return path
+    return write_road(road, folder / "ramp_road.xodr")
 
 
 def _on_lane(carla_map: carla.Map, s_m: float, lift_m: float = 0.0) -> carla.Transform:

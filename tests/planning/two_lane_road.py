@@ -13,10 +13,15 @@ LANE_M = 3.5
 def write_two_lane_road(folder: Path, length_m: float = 300.0) -> Path:
     """Write `two_lanes.xodr` (one straight road, two lanes along +x) into `folder`; its path."""
     road = xodr.create_road(xodr.Line(length_m), id=1, left_lanes=0, right_lanes=2, lane_width=LANE_M)
-    odr = xodr.OpenDrive("two_lanes")
+    return write_road(road, folder / "two_lanes.xodr")
+
+
+def write_road(road: xodr.Road, path: Path) -> Path:
+    """Write one generated road as an OpenDRIVE file at `path` (straight geometry written as
+    <line/>, which carla.Map reads exactly); returns `path`."""
+    odr = xodr.OpenDrive(path.stem)
     odr.add_road(road)
     odr.adjust_roads_and_lanes()
-    path = folder / "two_lanes.xodr"
     odr.write_xml(str(path))
     path.write_text(path.read_text().replace('<spiral curvStart="0.0" curvEnd="0.0"/>', "<line/>"))
     return path
