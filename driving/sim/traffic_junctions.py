@@ -56,6 +56,8 @@ CLAIM_M = 50.0
 """An NPC claims the junction movements whose start is within this (m) of its front."""
 YIELD_LOOKAHEAD_M = 8.0
 """An NPC takes part in right of way within max(this, braking distance + 2 m) of the entry (m)."""
+QUEUE_STANDING_MPS = 0.5
+"""A leader slower than this (m/s) stands: the NPC behind it is queued (`queued_before_entry`)."""
 LEFT_TURN_RAD = 0.5
 """A connector turning left (right) by more than this (rad) is a left (right) turn."""
 LEFT_GAP_S = 1.0
@@ -344,13 +346,33 @@ def room_waits(npc: NpcArrays, b: BodyArrays, cl: Claims, held: np.ndarray, lead
 
 
 @numba.njit(cache=True)
+def queued_before_entry(npc: NpcArrays, b: BodyArrays, cl: Claims, lead_gap: np.ndarray) -> np.ndarray:
+    """Per NPC: it stands behind a standing leader that is itself still before the junction
+    entry (a queue), so it cannot enter before that leader has.
+
+    Such an NPC claims nothing. Why: at a signalized junction a left turn goes first when the
+    oncoming traffic stands; a turner fourth in its queue was given way to by the oncoming queue's
+    head, which then stood too, so the turner's queue never moved either (CARLA Town03, both
+    green approaches of a four-way junction stood for minutes: training route 26)."""
+    N = npc.row.shape[0]
+    out = np.zeros(N, np.bool_)
+    for i in range(N):
+        lead = npc.leader[i]
+        if cl.entry_q[i] < 0 or cl.committed[i] or lead < 0 or lead_gap[i] > cl.entry_d[i]:
+            continue
+        out[i] = np.hypot(b.vx[lead], b.vy[lead]) < QUEUE_STANDING_MPS
+    return out
+
+
+@numba.njit(cache=True)
 def junction_yield(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, jn: JunctionArrays,
                    p: KernelParams, v0: float, cl: Claims, held: np.ndarray, waiting: np.ndarray,
-                   body_j: np.ndarray) -> tuple[float, int, bool]:
+                   silent: np.ndarray, body_j: np.ndarray) -> tuple[float, int, bool]:
     """(acceleration, body row given way to or -1, no_room) for NPC i at its next junction.
 
-    `held`: held by a signal; `waiting`: held or waiting for room behind the exit (`room_waits`),
-    neither of which claims right of way."""
+    `held`: held by a signal; `waiting`: held or waiting for room behind the exit (`room_waits`);
+    `silent`: waiting or queued behind a leader before the entry (`queued_before_entry`): none
+    of these claims right of way."""
     q = cl.entry_q[i]
     if q < 0:
         return np.inf, -1, False
@@ -390,7 +412,7 @@ def junction_yield(npc: NpcArrays, i: int, b: BodyArrays, lanes: LaneArrays, jn:
                     if m == i or cl.pos[e] - npc.hl[m] > jn.conf_out2[k]:
                         continue
                     d_m = jn.conf_in2[k] - cl.pos[e] - npc.hl[m]
-                    way = _gives_way(npc, i, m, q, lanes, jn, cl, waiting, c, c2, d_i, d_m, k)
+                    way = _gives_way(npc, i, m, q, lanes, jn, cl, silent, c, c2, d_i, d_m, k)
                     if way == 0:
                         continue
                     stop = d_entry if way == 1 and not committed else d_i - CONFLICT_STOP_M

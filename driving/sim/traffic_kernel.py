@@ -43,6 +43,7 @@ from driving.sim.traffic_junctions import (
     ROOM_MARGIN_M,
     claims,
     junction_yield,
+    queued_before_entry,
     room_needed_m,
     room_waits,
     update_stamps,
@@ -355,10 +356,11 @@ def drive(npc: NpcArrays, b: BodyArrays, lanes: LaneArrays, jn: JunctionArrays, 
     gives_way = np.zeros(N, np.bool_)
     no_room = room_waits(npc, b, cl, held, lead_gap, p)
     waiting = held | no_room
+    silent = waiting | queued_before_entry(npc, b, cl, lead_gap)
     for i in range(N):
         npc.room_wait[i] = npc.room_wait[i] + p.dt if no_room[i] and npc.v[i] < 0.1 else 0.0
     for i in range(N):
-        a_yield, npc.yield_to[i], no_room = junction_yield(npc, i, b, lanes, jn, p, v0[i], cl, held, waiting,
+        a_yield, npc.yield_to[i], no_room = junction_yield(npc, i, b, lanes, jn, p, v0[i], cl, held, waiting, silent,
                                                             body_j)
         a = min(a_road[i], a_sig[i], a_yield)
         lead = npc.leader[i]

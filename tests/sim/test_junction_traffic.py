@@ -195,3 +195,34 @@ def test_npcs_on_crossing_connectors_never_both_enter_the_conflict_area(world):
             break
     assert all(passed)
     assert _overlaps_in_junctions(world) == []
+
+
+def test_oncoming_traffic_does_not_wait_for_a_left_turner_queued_behind_a_standing_car(world):
+    """A left turner goes first when the oncoming traffic stands; a turner queued behind a car
+    that stands at the line cannot go, and the oncoming head used to give way to it anyway,
+    standing until deadlock recovery (CARLA Town03: both green approaches of a four-way junction
+    stood for minutes, training route 26)."""
+    import carla
+
+    for light in _light_ids(world, SIGNALIZED):
+        world.set_traffic_light_state(light, carla.TrafficLightState.Green, freeze=True)
+    left = _connector(world, SIGNALIZED, "left")
+    g = world.graph
+    h = g.yaw[g.off[left]]
+    oncoming = [c for c in _conflicts_of(world, left)
+                if np.cos(g.yaw[g.off[c]] - h) < -0.9 and abs(g.yaw[g.off[c] + g.n[c] - 1] - g.yaw[g.off[c]]) < 0.2]
+    straight = oncoming[0]
+    s_in, s_out = _conflicts_of(world, straight)[left]
+    pred = next(k for k in range(g.n_segments) if left in g.succ[k, :g.n_succ[k]])
+    line = g.entry_wps[pred].next(float(g.length[pred]) - 3.0)[0].transform
+    world.spawn_vehicle(carla.Transform(line.location + carla.Location(z=0.1), line.rotation), "vehicle.car",
+                        role_name="scenario", autopilot=False)  # stands at the line for good
+    _spawn_before(world, left, 12.0)  # the turner, queued behind it
+    through = _spawn_before(world, straight, 4.0)  # the oncoming head, at its line
+    passed_at = None
+    for k in range(int(12.0 / world.fixed_delta_seconds)):
+        world.tick()
+        if _area_time(world, through, straight, s_in, s_out)[1]:
+            passed_at = k * world.fixed_delta_seconds
+            break
+    assert passed_at is not None and passed_at < 6.0, f"the oncoming car passed at {passed_at} s"
