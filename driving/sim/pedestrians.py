@@ -7,7 +7,8 @@ walkers on sidewalks by construction and costs one vectorised interpolation per 
 Modes per walker:
 - PATH: moves along a sidewalk polyline (`direction` +1/-1). Passing the foot of a crosswalk it
   crosses with probability `cross_probability`; at a path end it continues on a path that
-  starts within `JOIN_M`, or turns around.
+  starts within `JOIN_M` (walking over to that start in TARGET mode when it is more than
+  `STEP_OVER_M` away), or turns around.
 - WAIT: at a crosswalk foot until no vehicle is in or near the crossing (`CLEAR_RADIUS_M`).
 - TARGET: walks straight to a point (crossing, or a scenario's `set_walker_target`); a crossing
   walker joins the path on the other side, a scripted one stops there.
@@ -23,6 +24,10 @@ import shapely
 
 PATH, WAIT, TARGET, IDLE = 0, 1, 2, 3
 JOIN_M = 3.0
+#: A path start closer than this (metres) is stepped onto at once; a farther one (up to JOIN_M)
+#: is walked to: snapping there moved a walker 2.2 m in one tick, into the side of a car standing
+#: next to the sidewalk (a pedestrian collision for the ego on CARLA's Town04, training route 35).
+STEP_OVER_M = 0.1
 #: A crosswalk end joins a sidewalk path when a path point lies this close (metres).
 CROSSWALK_REACH_M = 4.0
 #: The road counts as clear when no moving vehicle is within this distance of the crossing.
@@ -329,9 +334,18 @@ class Pedestrians:
         options = self._joins.get((path, end), [])
         if options and self.autopilot[i]:
             other, other_end = options[int(self.rng.integers(len(options)))]
-            self.path[i] = other
-            self.s[i] = 0.0 if other_end == 0 else self.path_len[other]
+            s_other = 0.0 if other_end == 0 else float(self.path_len[other])
             self.direction[i] = 1.0 if other_end == 0 else -1.0
+            self.s[i] = float(np.clip(self.s[i], 0.0, self.path_len[path]))
+            here, there = self._point(path, float(self.s[i])), self._point(other, s_other)
+            if np.hypot(there[0] - here[0], there[1] - here[1]) > STEP_OVER_M:
+                self.mode[i] = TARGET  # walk over (a car in the way holds it, as on a crossing)
+                self.target[i] = there
+                self.target_path[i] = other
+                self.target_s[i] = s_other
+                return
+            self.path[i] = other
+            self.s[i] = s_other
         else:
             self.s[i] = float(np.clip(self.s[i], 0.0, self.path_len[path]))
             self.direction[i] = -self.direction[i]

@@ -59,3 +59,22 @@ def test_scripted_walker_waits_at_a_car_in_its_way_and_goes_on_when_it_leaves() 
     for _ in range(int(12.0 / DT)):
         x, y, *_ = peds.step(x, y, far, np.zeros(1), DT, np.zeros(1), half)
     assert abs(x[0] - 30.0) < 1e-6 and abs(y[0] - 5.0) < 1e-6
+
+
+def test_a_walker_walks_over_to_the_next_path_instead_of_jumping_there() -> None:
+    """Sidewalk paths whose ends lie up to JOIN_M apart are joined; a walker used to snap across
+    the gap in one tick (2.2 m on CARLA's Town04, into the side of a standing car)."""
+    xs = np.arange(0.0, 10.01, 0.5)
+    paths = [np.stack([xs, np.zeros_like(xs)], 1), np.stack([xs + 10.0, np.full_like(xs, 2.2)], 1)]
+    peds = Pedestrians(paths, [], np.random.default_rng(0))
+    peds.add(0, 8.0, 0.0, 1.4, autopilot=True)
+    peds.direction[:] = 1.0
+    x, y = np.array([8.0]), np.array([0.0])
+    nothing = np.zeros((0, 2))
+    steps = []
+    for _ in range(int(6.0 / DT)):
+        nx, ny, *_ = peds.step(x, y, nothing, np.zeros(0), DT)
+        steps.append(float(np.hypot(nx[0] - x[0], ny[0] - y[0])))
+        x, y = nx, ny
+    assert max(steps) <= 1.4 * DT + 1e-6, max(steps)
+    assert peds.mode[0] == PATH and peds.path[0] == 1 and x[0] > 10.5  # on along the next path
