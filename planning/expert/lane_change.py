@@ -73,6 +73,9 @@ OTHER_BRAKE_MPS2 = 3.5
 #: that is more than the largest offset from the route (a run over several lanes jumps one lane
 #: at a time, so the route's points are never the full move away from the path).
 MAX_ACROSS_M = 14.0
+#: ... on a zone whose path turns less than this (radians); on a bend the chord says nothing
+#: about the move across, and the largest offset from the route is taken instead.
+STRAIGHT_ZONE_RAD = math.radians(15.0)
 
 
 @dataclass(frozen=True)
@@ -122,21 +125,42 @@ def lane_change_zones(planned: np.ndarray, path: np.ndarray, s: np.ndarray) -> l
         while j + 1 < n and moved[j + 1]:
             j += 1
         a, b = max(i - 1, 0), min(j + 1, n - 1)
-        h = path[min(a + 1, n - 1)] - path[a]
-        d = path[b] - path[a]
-        norm = float(np.hypot(*h)) or 1.0
-        lateral = float(h[0] * d[1] - h[1] * d[0]) / norm  # + right of the heading
         # how far across: the largest offset from the route's points (the move's start and end
         # differ by more than that on a curve)
         offset = np.linalg.norm(path[i:j + 1] - planned[i:j + 1], axis=1)
         width = float(offset.max())
-        if abs(lateral) > 0.5 and width > 0.5:
-            zones.append(LaneChangeZone(float(s[a]), float(s[b]), 1 if lateral > 0 else -1, width,
+        side = _side(path, planned, i, offset)
+        h0, h1 = path[min(a + 1, n - 1)] - path[a], path[b] - path[max(b - 1, 0)]
+        turn = abs(math.atan2(h0[0] * h1[1] - h0[1] * h1[0], h0[0] * h1[0] + h0[1] * h1[1]))
+        d = path[b] - path[a]
+        lateral = abs(float(h0[0] * d[1] - h0[1] * d[0])) / (float(np.hypot(*h0)) or 1.0)
+        if side != 0 and width > 0.5:
+            zones.append(LaneChangeZone(float(s[a]), float(s[b]), side, width,
                                         float(s[i + _moved_index(offset, COMMIT_OFFSET_M)]),
                                         float(s[i + _moved_index(offset, LAST_HOLD_OFFSET_M)]),
-                                        min(abs(lateral), MAX_ACROSS_M)))
+                                        min(lateral, MAX_ACROSS_M) if turn < STRAIGHT_ZONE_RAD else width))
         i = j + 1
     return zones
+
+
+def _side(path: np.ndarray, planned: np.ndarray, i: int, offset: np.ndarray) -> int:
+    """+1 (right) or -1 (left): which way the zone starting at index i moves, 0 if neither.
+
+    Taken where the path is farthest from the route's points, across the path's own heading
+    there: before the route's jump (peak in the second half, the path already moving over) the
+    path lies on the side it moves to, after it (a move from a junction exit) on the side it
+    comes from. Why not from the zone's end points: on a curve their chord leans towards the
+    inside of the curve, and a move to the right on a left-hand bend read as a move to the left,
+    so the ego checked the wrong lanes and pulled in front of a car (Town06 training 47)."""
+    peak = int(np.argmax(offset))
+    k, n = i + peak, len(path)
+    h = path[min(k + 1, n - 1)] - path[max(k - 1, 0)]
+    rel = path[k] - planned[k]
+    cross = float(h[0] * rel[1] - h[1] * rel[0]) / (float(np.hypot(*h)) or 1.0)  # + right of the heading
+    if abs(cross) < 0.25:
+        return 0
+    away = 1 if cross > 0 else -1
+    return away if peak >= len(offset) // 2 else -away
 
 
 def _moved_index(offset_m: np.ndarray, across_m: float) -> int:

@@ -92,6 +92,19 @@ def test_zones_are_found_where_the_smoothed_path_moves_across() -> None:
     assert 25.0 < zones[0].s_start_m < 35.0 and 49.0 < zones[0].s_end_m < 53.0
 
 
+def test_a_move_to_the_outside_of_a_bend_is_a_move_to_the_right() -> None:
+    # Town06 training 47: on a left-hand bend the chord between the zone's ends leans left, and a
+    # move one lane right (outwards) read as a move left: the ego checked the wrong lanes
+    radius, phi = 40.0, np.arange(0.0, 1.6, 1.0 / 40.0)  # curving left (towards -y, y right)
+    inner = np.stack([radius * np.sin(phi), -radius + radius * np.cos(phi)], 1)
+    outer = np.stack([(radius + 3.5) * np.sin(phi), -radius + (radius + 3.5) * np.cos(phi)], 1)
+    planned = np.concatenate([inner[:45], outer[45:]])
+    path = smooth_lane_changes(planned, np.zeros(len(planned), bool))
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))])
+    zone = lane_change_zones(planned, path, s)[0]
+    assert zone.side == 1 and 3.0 < zone.move_m() < 4.0
+
+
 def test_the_ego_may_wait_in_a_zone_up_to_where_its_path_has_moved_half_a_metre_across() -> None:
     planned = np.array([[float(i), 0.0] for i in range(120)])
     planned[81:, 1] = 3 * 3.5  # three lanes to the right
