@@ -20,7 +20,7 @@ from driving.geometry import box_corners
 from driving.world import ActorKind, ActorState, World
 from planning.expert.config import ExpertConfig
 from planning.expert.forecast import constant_velocity_track, lane_tracks
-from planning.expert.hazards import Obstacle, follow_speed_mps, nearest_obstacle
+from planning.expert.hazards import Obstacle, follow_speed_mps, lead_in_front, nearest_obstacle
 from planning.expert.lane_change import rear_conflict
 from planning.expert.route_tracker import RouteTracker
 from planning.expert.signals_ahead import ENTRY_MAX_M, SignalMonitor, match_stop_lines
@@ -171,6 +171,9 @@ class ExpertDriver:
                 self._reverse_from = ego.transform.location
             return obstacle, allowed
         obstacle = self._obstacle(actors, ego, horizon_m, ActorKind.VEHICLE, cfg.vehicle_margin_m)
+        front = lead_in_front(ego, actors, horizon_m, cfg.vehicle_margin_m)
+        if front is not None and (obstacle is None or front.distance_m < obstacle.distance_m):
+            obstacle = front
         if obstacle is None:
             self._blocked_s = 0.0
             return None, None

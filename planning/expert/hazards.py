@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from driving.world import ActorKind
+from driving.world import ActorKind, ActorState
 from planning.expert.forecast import Track
 
 #: When standing still the ego still "reaches" this speed in the forecast (it wants to start).
@@ -121,3 +121,54 @@ def follow_speed_mps(obstacle: Obstacle, ego_half_length_m: float, stop_gap_m: f
     if gap <= stop_gap_m:
         return 0.0
     return v_lead * (gap - stop_gap_m) / max(desired - stop_gap_m, 1e-6)
+
+
+#: A vehicle heading within this angle (radians) of the ego drives its way (`lead_in_front`).
+LEAD_SAME_DIRECTION_RAD = math.radians(30.0)
+#: Sample step (metres) along the ego's own arc ahead (`lead_in_front`).
+FRONT_STEP_M = 0.5
+#: The arc bends with the ego's yaw rate / speed, at most this curvature (1/m).
+FRONT_MAX_CURVATURE = 0.2
+
+
+def lead_in_front(ego: ActorState, actors: list[ActorState], length_m: float, margin_m: float) -> Obstacle | None:
+    """The nearest vehicle driving the ego's way whose box lies in the strip the ego's own body
+    sweeps along its current arc (ego width + `margin_m`, `length_m` past its front), or None.
+
+    Why, besides the path check: that check looks along the route, and an ego that is off its
+    route (waiting to move into the next lane while the route's points already lie there) has
+    the car right in front of its bumper outside the route's corridor; it followed a crawling
+    queue 3 m too close and ran into it (Town06 training 44). Only vehicles heading the ego's
+    way: crossing and oncoming traffic is the path check's (their forecasts)."""
+    loc = ego.transform.location
+    yaw = math.radians(ego.transform.rotation.yaw)
+    v = abs(ego.speed_mps)
+    kappa = 0.0 if v < 0.5 else float(np.clip(math.radians(ego.angular_velocity_dps) / v,
+                                               -FRONT_MAX_CURVATURE, FRONT_MAX_CURVATURE))
+    d = np.arange(ego.extent.x, ego.extent.x + length_m + 1e-9, FRONT_STEP_M)
+    heading = yaw + kappa * d
+    if abs(kappa) < 1e-6:
+        px, py = loc.x + d * math.cos(yaw), loc.y + d * math.sin(yaw)
+    else:
+        px = loc.x + (np.sin(heading) - math.sin(yaw)) / kappa
+        py = loc.y - (np.cos(heading) - math.cos(yaw)) / kappa
+    best: Obstacle | None = None
+    for other in actors:
+        if other.id == ego.id or other.kind != ActorKind.VEHICLE:
+            continue
+        o = other.transform.location
+        if math.hypot(o.x - loc.x, o.y - loc.y) > ego.extent.x + length_m + other.extent.x + other.extent.y:
+            continue
+        oyaw = math.radians(other.transform.rotation.yaw)
+        if abs(math.atan2(math.sin(oyaw - yaw), math.cos(oyaw - yaw))) > LEAD_SAME_DIRECTION_RAD:
+            continue
+        c, s = math.cos(oyaw), math.sin(oyaw)
+        ex = np.maximum(np.abs((px - o.x) * c + (py - o.y) * s) - other.extent.x, 0.0)
+        ey = np.maximum(np.abs(-(px - o.x) * s + (py - o.y) * c) - other.extent.y, 0.0)
+        hit = np.nonzero(ex * ex + ey * ey < (ego.extent.y + margin_m) ** 2)[0]
+        if not len(hit) or (best is not None and d[hit[0]] >= best.distance_m):
+            continue
+        k = int(hit[0])
+        along = float(other.velocity.x * math.cos(heading[k]) + other.velocity.y * math.sin(heading[k]))
+        best = Obstacle(other.id, other.kind, float(d[k]), max(along, 0.0), True)
+    return best

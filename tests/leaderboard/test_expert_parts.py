@@ -12,7 +12,7 @@ from lb_fixtures import lane_points, straight_waypoint, town_grid
 from driving.tags import Tag
 from driving.world import ActorKind, ActorState
 from planning.expert.forecast import constant_velocity_track, lane_tracks
-from planning.expert.hazards import Obstacle, follow_speed_mps, nearest_obstacle
+from planning.expert.hazards import Obstacle, follow_speed_mps, lead_in_front, nearest_obstacle
 from planning.expert.route_tracker import RouteTracker
 from planning.expert.signals_ahead import SignalMonitor, StopLine
 from planning.road_option import RoadOption
@@ -67,6 +67,19 @@ def test_a_car_crossing_at_an_angle_holds_a_slow_ego_whatever_its_speed_along_th
     assert _nearest(entering, ego_speed=1.5) is not None
     overtaking = _actor(3.0, -3.6, 10.0, 8.0)  # merging at a shallow angle, faster than the ego: moving away
     assert _nearest(overtaking, ego_speed=1.5) is None
+
+
+def test_a_car_right_in_front_of_the_ego_body_is_its_lead_wherever_the_route_runs():
+    """Town06 training 44: waiting to move into the next lane, the ego was off its route, the
+    route's corridor missed the queue right in front of its bumper, and it ran into it."""
+    ego = _actor(0.0, 0.0, 0.0, 3.0, actor_id=1)
+    ahead = _actor(7.0, 0.5, 0.0, 0.2)
+    lead = lead_in_front(ego, [ego, ahead], 20.0, 0.4)
+    assert lead is not None and lead.actor_id == 7 and lead.current
+    assert lead.distance_m == pytest.approx(7.0 - 2.4, abs=0.5)  # at its rear bumper (0.5 m steps)
+    assert lead_in_front(ego, [ego, _actor(7.0, 3.5, 0.0, 0.2)], 20.0, 0.4) is None  # next lane
+    assert lead_in_front(ego, [ego, _actor(7.0, 0.0, 180.0, 5.0)], 20.0, 0.4) is None  # oncoming: the path check's
+    assert lead_in_front(ego, [ego, _actor(30.0, 0.0, 0.0, 5.0)], 20.0, 0.4) is None  # beyond the strip
 
 
 def test_walker_stepping_into_path():
