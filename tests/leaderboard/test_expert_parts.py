@@ -76,7 +76,8 @@ def test_a_car_right_in_front_of_the_ego_body_is_its_lead_wherever_the_route_run
     ahead = _actor(7.0, 0.5, 0.0, 0.2)
     lead = lead_in_front(ego, [ego, ahead], 20.0, 0.4)
     assert lead is not None and lead.actor_id == 7 and lead.current
-    assert lead.distance_m == pytest.approx(7.0 - 2.4, abs=0.5)  # at its rear bumper (0.5 m steps)
+    # the first point of the strip's centre line within (half width + margin) of its rear, as the path check
+    assert lead.distance_m == pytest.approx(7.0 - 2.4 - (0.95 + 0.4), abs=0.5)
     assert lead_in_front(ego, [ego, _actor(7.0, 3.5, 0.0, 0.2)], 20.0, 0.4) is None  # next lane
     assert lead_in_front(ego, [ego, _actor(7.0, 0.0, 180.0, 5.0)], 20.0, 0.4) is None  # oncoming: the path check's
     assert lead_in_front(ego, [ego, _actor(30.0, 0.0, 0.0, 5.0)], 20.0, 0.4) is None  # beyond the strip
