@@ -220,6 +220,15 @@ class Pedestrians:
                 self._path_end(int(i))
             walking = np.nonzero(self.mode == PATH)[0]
             nx[walking], ny[walking] = self._points(self.path[walking], self.s[walking])
+            if vehicle_yaw is not None and vehicle_half is not None and len(walking):
+                # a car's nose over the path (stopped on a crosswalk) is walked round by no one:
+                # wait for it (a walker walked into the standing ego, Town03 training 18)
+                into = self._walks_into_box(x[walking], y[walking], nx[walking], ny[walking], vehicle_xy,
+                                            vehicle_yaw, vehicle_half)
+                held = walking[into]
+                back = {int(k): float(v) for k, v in zip(idx, old_s)}
+                self.s[held] = [back.get(int(k), float(self.s[k])) for k in held]
+                nx[held], ny[held] = x[held], y[held]
         for i in np.nonzero(self.mode == WAIT)[0]:
             if self._clear(int(i), vehicle_xy, vehicle_speed):
                 self.mode[i] = TARGET

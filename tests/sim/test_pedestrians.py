@@ -78,3 +78,18 @@ def test_a_walker_walks_over_to_the_next_path_instead_of_jumping_there() -> None
         x, y = nx, ny
     assert max(steps) <= 1.4 * DT + 1e-6, max(steps)
     assert peds.mode[0] == PATH and peds.path[0] == 1 and x[0] > 10.5  # on along the next path
+
+
+def test_a_walker_on_its_path_waits_for_a_car_nose_standing_over_it() -> None:
+    """Town03 training 18: the ego stopped for a walker with its nose over the crossing line,
+    and the walker walked on into it."""
+    peds = _street()
+    peds.add(0, 5.0, 0.0, 1.4, autopilot=True)
+    peds.direction[:] = 1.0
+    x, y = np.array([5.0]), np.array([0.0])
+    car, half = np.array([[12.0, 0.9]]), np.array([[2.3, 1.0]])  # its box reaches over the path at y = 0
+    closest = np.inf
+    for _ in range(int(8.0 / DT)):
+        x, y, *_ = peds.step(x, y, car, np.zeros(1), DT, np.zeros(1), half)
+        closest = min(closest, _box_distance(x[0], y[0], car[0], half[0]))
+    assert closest >= WALKER_RADIUS_M - 1e-6, closest
