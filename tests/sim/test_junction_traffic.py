@@ -137,6 +137,16 @@ def _area_time(world: EmbeddedWorld, npc: int, seg: int, s_in: float, s_out: flo
     return False, past
 
 
+def _oncoming_straight(world: EmbeddedWorld, left: int) -> int:
+    """The straight connector of the oncoming approach that crosses left-turn connector `left`."""
+    g = world.graph
+    h = g.yaw[g.off[left]]
+    oncoming = [c for c in _conflicts_of(world, left)
+                if np.cos(g.yaw[g.off[c]] - h) < -0.9 and abs(g.yaw[g.off[c] + g.n[c] - 1] - g.yaw[g.off[c]]) < 0.2]
+    assert oncoming
+    return oncoming[0]
+
+
 def test_left_turn_yields_to_oncoming_straight_traffic(world):
     import carla
 
@@ -144,11 +154,7 @@ def test_left_turn_yields_to_oncoming_straight_traffic(world):
         world.set_traffic_light_state(light, carla.TrafficLightState.Green, freeze=True)
     left = _connector(world, SIGNALIZED, "left")
     g = world.graph
-    h = g.yaw[g.off[left]]
-    oncoming = [c for c in _conflicts_of(world, left)
-                if np.cos(g.yaw[g.off[c]] - h) < -0.9 and abs(g.yaw[g.off[c] + g.n[c] - 1] - g.yaw[g.off[c]]) < 0.2]
-    assert oncoming
-    straight = oncoming[0]
+    straight = _oncoming_straight(world, left)
     s_in, s_out = _conflicts_of(world, left)[straight]
     s2_in, s2_out = _conflicts_of(world, straight)[left]
     through = _spawn_before(world, straight, 70.0)
@@ -208,10 +214,7 @@ def test_oncoming_traffic_does_not_wait_for_a_left_turner_queued_behind_a_standi
         world.set_traffic_light_state(light, carla.TrafficLightState.Green, freeze=True)
     left = _connector(world, SIGNALIZED, "left")
     g = world.graph
-    h = g.yaw[g.off[left]]
-    oncoming = [c for c in _conflicts_of(world, left)
-                if np.cos(g.yaw[g.off[c]] - h) < -0.9 and abs(g.yaw[g.off[c] + g.n[c] - 1] - g.yaw[g.off[c]]) < 0.2]
-    straight = oncoming[0]
+    straight = _oncoming_straight(world, left)
     s_in, s_out = _conflicts_of(world, straight)[left]
     pred = next(k for k in range(g.n_segments) if left in g.succ[k, :g.n_succ[k]])
     line = g.entry_wps[pred].next(float(g.length[pred]) - 3.0)[0].transform
