@@ -212,7 +212,8 @@ class Pedestrians:
         on_path = self.mode == PATH
         if on_path.any():
             idx = np.nonzero(on_path)[0]
-            old_s = self.s[idx].copy()
+            s_before = self.s.copy()
+            old_s = s_before[idx]
             self.s[idx] += self.direction[idx] * self.speed[idx] * dt_s
             self._maybe_cross(idx, old_s)
             s_now, length = self.s[idx], self.path_len[self.path[idx]]
@@ -226,8 +227,7 @@ class Pedestrians:
                 into = self._walks_into_box(x[walking], y[walking], nx[walking], ny[walking], vehicle_xy,
                                             vehicle_yaw, vehicle_half)
                 held = walking[into]
-                back = {int(k): float(v) for k, v in zip(idx, old_s)}
-                self.s[held] = [back.get(int(k), float(self.s[k])) for k in held]
+                self.s[held] = s_before[held]
                 nx[held], ny[held] = x[held], y[held]
         for i in np.nonzero(self.mode == WAIT)[0]:
             if self._clear(int(i), vehicle_xy, vehicle_speed):

@@ -60,9 +60,7 @@ def nearest_obstacle(tracks: list[Track], times_s: np.ndarray, path_xy: np.ndarr
     hw = np.array([t.actor.extent.y for t in tracks])[:, None, None]
     dx = path_xy[None, None, :, 0] - fx[:, :, None]  # [A, K, P]
     dy = path_xy[None, None, :, 1] - fy[:, :, None]
-    ex = np.maximum(np.abs(dx * c + dy * s) - hl, 0.0)
-    ey = np.maximum(np.abs(-dx * s + dy * c) - hw, 0.0)
-    touch = ex * ex + ey * ey < clearance_m * clearance_m
+    touch = _box_distance_sq(dx, dy, c, s, hl, hw) < clearance_m * clearance_m
     reach = max(ego_speed_mps, MIN_REACH_SPEED_MPS) * times_s + REACH_SLACK_M  # [K]
     touch &= (path_d[None, None, :] <= reach[None, :, None]) | (times_s[None, :, None] == 0.0)
     if not touch.any():
@@ -86,6 +84,15 @@ def nearest_obstacle(tracks: list[Track], times_s: np.ndarray, path_xy: np.ndarr
             continue
         return Obstacle(actor.id, actor.kind, float(per_track[i]), max(along, 0.0), current)
     return None
+
+
+def _box_distance_sq(dx: np.ndarray, dy: np.ndarray, c: np.ndarray | float, s: np.ndarray | float,
+                     half_length_m: np.ndarray | float, half_width_m: np.ndarray | float) -> np.ndarray:
+    """Squared distance (m^2) from points at (dx, dy) off a box's centre to that box, whose
+    heading has cosine `c` and sine `s` (0 inside); broadcasts over all arguments."""
+    ex = np.maximum(np.abs(dx * c + dy * s) - half_length_m, 0.0)
+    ey = np.maximum(np.abs(-dx * s + dy * c) - half_width_m, 0.0)
+    return ex * ex + ey * ey
 
 
 def _extended(tracks: list[Track], times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -162,10 +169,8 @@ def lead_in_front(ego: ActorState, actors: list[ActorState], length_m: float, ma
         oyaw = math.radians(other.transform.rotation.yaw)
         if abs(math.atan2(math.sin(oyaw - yaw), math.cos(oyaw - yaw))) > LEAD_SAME_DIRECTION_RAD:
             continue
-        c, s = math.cos(oyaw), math.sin(oyaw)
-        ex = np.maximum(np.abs((px - o.x) * c + (py - o.y) * s) - other.extent.x, 0.0)
-        ey = np.maximum(np.abs(-(px - o.x) * s + (py - o.y) * c) - other.extent.y, 0.0)
-        hit = np.nonzero(ex * ex + ey * ey < (ego.extent.y + margin_m) ** 2)[0]
+        dist_sq = _box_distance_sq(px - o.x, py - o.y, math.cos(oyaw), math.sin(oyaw), other.extent.x, other.extent.y)
+        hit = np.nonzero(dist_sq < (ego.extent.y + margin_m) ** 2)[0]
         if not len(hit) or (best is not None and d[hit[0]] >= best.distance_m):
             continue
         k = int(hit[0])
