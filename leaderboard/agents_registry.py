@@ -27,6 +27,7 @@ def register_agent(name: str, path: str | Path) -> None:
 
 register_agent("expert", _AUTOAGENTS_DIR / "expert_agent.py")
 register_agent("letfuser", _AUTOAGENTS_DIR / "letfuser_agent.py")
+register_agent("never_brake", _AUTOAGENTS_DIR / "never_brake_agent.py")
 
 
 def resolve_agent(name_or_path: str) -> Path:

@@ -50,8 +50,8 @@ def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: 
     parser.add_argument("--timeout", default="60.0", help="wall seconds allowed per agent call (setup, run_step)")
     parser.add_argument("--routes", required=official_defaults, help="routes XML (LB1.0 or LB2.0 layout)")
     parser.add_argument("--scenarios", required=False, default="",
-                        help="scenarios JSON (LB1.0); checked and placed on routes (--debug logs them), "
-                             "not spawned yet")
+                        help="scenarios JSON (LB1.0); checked, placed on routes and run "
+                             "(types without a behaviour are skipped and named; --debug logs placements)")
     parser.add_argument("--repetitions", type=int, default=1, help="times each route is driven")
     parser.add_argument("--routes-subset", default="", help="route ids to run, e.g. '0-3,7'")
     parser.add_argument("-a", "--agent", required=official_defaults,

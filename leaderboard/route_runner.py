@@ -224,6 +224,7 @@ class RouteRun:
         self.sensors: list[str] = []
         self.route_length_m = 0.0
         self.placed_scenarios: tuple = ()  # scenarios.lb1_placement.PlacedScenario, in route order
+        self.scenarios: Any = None  # scenarios.manager.ScenarioManager when the route has scenarios
         self.caller = AgentCaller()
         self.video: Any = None
         self._game_time = 0.0
@@ -264,6 +265,7 @@ class RouteRun:
             vehicles, walkers = _traffic_counts(config)
             world.spawn_traffic(vehicles, walkers, seed=opts.seed + self.job.index)
             world.set_weather(weather_at(config.weathers, 0.0))
+            self._start_scenarios(plan.world, carla_map, ego_id)
         except Exception as exc:  # noqa: BLE001 - any world failure is recorded, the run goes on
             return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
 
@@ -304,11 +306,17 @@ class RouteRun:
             failure, error = self._loop(world, wrapper, criteria, ego_id)
         finally:
             recorder_error = self._stop_recorder() if opts.record_dir else ""
+            if self.scenarios is not None:
+                self.scenarios.close()
         error = error or recorder_error
         criteria.terminate()
         self._destroy_agent()
         record = compute_route_record(config.name, self.job.index, criteria.events(), failure,
                                       self.route_length_m, time.time() - t0, self._game_time)
+        if self.scenarios is not None:
+            record.meta["scenarios"] = self.scenarios.summary()
+            record.meta["scenario_infractions"] = [
+                {"type": t.kind, "message": t.message, "scenarios": list(t.scenarios)} for t in self.scenarios.tagged]
         self.log(f"{record.status}: score {record.scores['score_composed']:.2f} {error}")
         return RouteOutcome(record, self.sensors, error)
 
@@ -323,12 +331,27 @@ class RouteRun:
 
             events = load_lb1_scenarios_cached(self.opts.scenarios_file).events(self.config.town)
             self.placed_scenarios = placed = place_lb1_scenarios(plan_world, events)
-            self.log(f"placed {len(placed)} scenario{'' if len(placed) == 1 else 's'} (not run: behaviours "
-                     f"pending) from {len(events)} {self.config.town} events: {describe_placed(placed)}")
+            self.log(f"placed {len(placed)} scenario{'' if len(placed) == 1 else 's'} "
+                     f"from {len(events)} {self.config.town} events: {describe_placed(placed)}")
         if self.config.scenarios:
             from scenarios.skipped import skipped_scenarios
 
             self.log(f"LB2.0 route scenarios: {skipped_scenarios((s.type for s in self.config.scenarios), ())}")
+
+    def _start_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map,
+                         ego_id: int) -> None:
+        """Behaviours for the placed scenarios (those without one are logged as skipped)."""
+        if not self.placed_scenarios:
+            return
+        from scenarios.manager import ScenarioManager
+        from scenarios.route_geometry import RouteGeometry
+        from scenarios.skipped import skipped_scenarios
+
+        self.scenarios, skipped = ScenarioManager.from_placed(
+            self.placed_scenarios, self.world, carla_map, ego_id, RouteGeometry(plan_world),
+            self.opts.seed + self.job.index)
+        if skipped:
+            self.log(str(skipped_scenarios(skipped, ())))
 
     def _loop(self, world: World, wrapper: AgentWrapper, criteria: RouteCriteria,
               ego_id: int) -> tuple[str, str]:
@@ -357,6 +380,8 @@ class RouteRun:
                 near = {lt.id: world.get_traffic_light_state(lt.id) for lt in lights
                         if lt.trigger_location.distance(loc) <= DISTANCE_LIGHT_M}
                 criteria.update(CriteriaTick(ego, self._game_time, collisions, near))
+                if self.scenarios is not None:
+                    self.scenarios.tag_new_events(criteria.events())
                 if len(self.config.weathers) > 1 and criteria.completion.percentage != last_pct:
                     last_pct = criteria.completion.percentage
                     world.set_weather(weather_at(self.config.weathers, last_pct))
@@ -365,6 +390,9 @@ class RouteRun:
                                          infractions=criteria.infraction_count())
                 if criteria.done:
                     return "", ""
+                if self.scenarios is not None:
+                    self.scenarios.before_tick(self._game_time)
+                    control = self.scenarios.filter_control(control)
                 world.apply_control(ego_id, control)
                 world.tick()
             except Exception as exc:  # noqa: BLE001

@@ -31,14 +31,11 @@ import numpy as np
 from planning.road_option import RoadOption
 from scenarios.lb1_file import Lb1Event, OtherActors, Pose
 from scenarios.lb1_types import LB1_TYPES, Lb1Type
+from scenarios.route_geometry import RouteGeometry, RoutePlan
 
 TRIGGER_DISTANCE_M = 2.0  # official TRIGGER_THRESHOLD
 TRIGGER_YAW_DEG = 10.0  # official TRIGGER_ANGLE_THRESHOLD
 OFFICIAL_SAMPLING_SEED = 0  # route_scenario._scenario_sampling(random_seed=0), never overridden
-#: Commands that do not decide a scenario's subtype (the route is not at a junction yet).
-_NOT_A_TURN = frozenset({RoadOption.LANEFOLLOW, RoadOption.CHANGELANELEFT, RoadOption.CHANGELANERIGHT})
-
-RoutePlan = Sequence[tuple[carla.Transform, RoadOption]]
 
 
 @dataclass(frozen=True)
@@ -88,15 +85,8 @@ def _yaw_close(a_deg: float | np.ndarray, b_deg: float | np.ndarray) -> bool | n
     return (d < TRIGGER_YAW_DEG) | (d > 360.0 - TRIGGER_YAW_DEG)
 
 
-class _Route:
-    """The dense route as arrays: positions (m), yaws (deg), commands, distance along (m)."""
-
-    def __init__(self, plan: RoutePlan) -> None:
-        self.xyz = np.array([(t.location.x, t.location.y, t.location.z) for t, _ in plan], dtype=float)
-        self.yaw_deg = np.array([t.rotation.yaw for t, _ in plan], dtype=float)
-        self.options = [RoadOption(o) for _, o in plan]
-        steps = np.linalg.norm(np.diff(self.xyz, axis=0), axis=1) if len(plan) > 1 else np.zeros(0)
-        self.distance_m = np.concatenate([[0.0], np.cumsum(steps)])
+class _Route(RouteGeometry):
+    """The dense route with the official trigger match."""
 
     def first_match(self, pose: Pose) -> int | None:
         """Index of the first route point within 2.0 m (3D) and 10 deg of `pose`, else None."""
@@ -105,10 +95,6 @@ class _Route:
         d = np.linalg.norm(self.xyz - (pose.x_m, pose.y_m, pose.z_m), axis=1)
         ok = (d < TRIGGER_DISTANCE_M) & _yaw_close(pose.yaw_deg, self.yaw_deg)
         return int(np.argmax(ok)) if ok.any() else None
-
-    def next_turn(self, index: int) -> RoadOption | None:
-        """The first command from `index` on that is not lane-follow/lane-change (None: none)."""
-        return next((o for o in self.options[index:] if o not in _NOT_A_TURN), None)
 
 
 def _same_position(a: Pose, b: Pose) -> bool:
