@@ -50,7 +50,7 @@ def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: 
     parser.add_argument("--timeout", default="60.0", help="wall seconds allowed per agent call (setup, run_step)")
     parser.add_argument("--routes", required=official_defaults, help="routes XML (LB1.0 or LB2.0 layout)")
     parser.add_argument("--scenarios", required=False, default="",
-                        help="scenarios JSON (LB1.0); checked, placed on routes and run "
+                        help="scenarios file: LB1.0 JSON or our YAML (scenarios/scenario_file.py); checked, placed and run "
                              "(types without a behaviour are skipped and named; --debug logs placements)")
     parser.add_argument("--repetitions", type=int, default=1, help="times each route is driven")
     parser.add_argument("--routes-subset", default="", help="route ids to run, e.g. '0-3,7'")
@@ -173,10 +173,10 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
         raise InputError(f"--maps {args.maps}: not a folder")
     scenarios_file = ""
     if args.scenarios:  # a bad file fails here with one line, not once per route
-        from scenarios.lb1_file import load_lb1_scenarios
+        from scenarios.source import load_scenario_source
 
         scenarios_file = str(Path(args.scenarios).resolve())
-        load_lb1_scenarios(scenarios_file)
+        load_scenario_source(scenarios_file)
     routes_path = str(Path(args.routes).resolve())
     configs = parse_routes_file(routes_path, args.routes_subset)
     if not configs:

@@ -225,6 +225,7 @@ class RouteRun:
         self.route_length_m = 0.0
         self.placed_scenarios: tuple = ()  # scenarios.lb1_placement.PlacedScenario, in route order
         self.scenarios: Any = None  # scenarios.manager.ScenarioManager when the route has scenarios
+        self.conditions: Any = None  # scenarios.perception_conditions.PerceptionConditions of the file
         self.caller = AgentCaller()
         self.video: Any = None
         self._game_time = 0.0
@@ -257,7 +258,7 @@ class RouteRun:
             plan = interpolate_trajectory(carla_map, list(config.keypoints))
             self.route_length_m = sum(a[0].location.distance(b[0].location)
                                       for a, b in zip(plan.world[:-1], plan.world[1:]))
-            self._place_scenarios(plan.world)
+            self._place_scenarios(plan.world, carla_map)
             start = plan.world[0][0]
             spawn = carla.Transform(carla.Location(start.location.x, start.location.y,
                                                    start.location.z + SPAWN_LIFT_M), start.rotation)
@@ -265,6 +266,9 @@ class RouteRun:
             vehicles, walkers = _traffic_counts(config)
             world.spawn_traffic(vehicles, walkers, seed=opts.seed + self.job.index)
             world.set_weather(weather_at(config.weathers, 0.0))
+            condition_weather = self.conditions.weather_for(opts.seed + self.job.index) if self.conditions else None
+            if condition_weather is not None:  # the scenario file's weather holds for the whole run
+                world.set_weather(condition_weather)
             self._start_scenarios(plan.world, carla_map, ego_id)
         except Exception as exc:  # noqa: BLE001 - any world failure is recorded, the run goes on
             return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
@@ -286,7 +290,8 @@ class RouteRun:
             self._destroy_agent()
             return self._fail(FAILURE_SETUP, t0, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 
-        wrapper = AgentWrapper(self.agent)
+        injector = self.conditions.injector_for(opts.seed + self.job.index) if self.conditions else None
+        wrapper = AgentWrapper(self.agent, injector)
         try:
             wrapper.setup_sensors(world, ego_id)
             criteria = RouteCriteria([t for t, _ in plan.world], carla_map, world.get_traffic_lights(),
@@ -320,23 +325,38 @@ class RouteRun:
         self.log(f"{record.status}: score {record.scores['score_composed']:.2f} {error}")
         return RouteOutcome(record, self.sensors, error)
 
-    def _place_scenarios(self, plan_world: list[tuple[carla.Transform, Any]]) -> None:
-        """Place the route's scenarios (LB1.0 file; LB2.0 blocks reported as skipped) and log them.
-
-        No scenario behaviour exists yet, so nothing is spawned: this shows where they would run.
-        """
+    def _place_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map) -> None:
+        """Place the route's scenarios (`--scenarios` file; LB2.0 blocks reported as skipped), log them."""
         if self.opts.scenarios_file:
-            from scenarios.lb1_file import load_lb1_scenarios_cached
-            from scenarios.lb1_placement import describe_placed, place_lb1_scenarios
+            from scenarios.lb1_placement import describe_placed
+            from scenarios.source import load_scenario_source_cached
 
-            events = load_lb1_scenarios_cached(self.opts.scenarios_file).events(self.config.town)
-            self.placed_scenarios = placed = place_lb1_scenarios(plan_world, events)
+            source = load_scenario_source_cached(self.opts.scenarios_file)
+            self.conditions = source.conditions
+            placed, skipped = source.place(plan_world, self.config.town, self.opts.seed + self.job.index,
+                                           self._signalized_at(plan_world, carla_map))
+            self.placed_scenarios = placed
             self.log(f"placed {len(placed)} scenario{'' if len(placed) == 1 else 's'} "
-                     f"from {len(events)} {self.config.town} events: {describe_placed(placed)}")
+                     f"from {Path(source.path).name}: {describe_placed(placed)}")
+            for reason in skipped:
+                self.log(f"scenario skipped: {reason}")
         if self.config.scenarios:
             from scenarios.skipped import skipped_scenarios
 
             self.log(f"LB2.0 route scenarios: {skipped_scenarios((s.type for s in self.config.scenarios), ())}")
+
+    def _signalized_at(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map):
+        """Route distance (m) -> whether the route's lane just before it has a traffic light."""
+        from scenarios.route_geometry import RouteGeometry
+
+        route = RouteGeometry(plan_world)
+
+        def signalized(route_m: float) -> bool:
+            loc = route.transform_at(max(0.0, route_m - 2.0)).location
+            wp = carla_map.get_waypoint(loc)
+            return wp is not None and self.world.get_traffic_light_for_lane(wp) is not None
+
+        return signalized
 
     def _start_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map,
                          ego_id: int) -> None:
@@ -382,7 +402,8 @@ class RouteRun:
                 criteria.update(CriteriaTick(ego, self._game_time, collisions, near))
                 if self.scenarios is not None:
                     self.scenarios.tag_new_events(criteria.events())
-                if len(self.config.weathers) > 1 and criteria.completion.percentage != last_pct:
+                if (len(self.config.weathers) > 1 and criteria.completion.percentage != last_pct
+                        and not (self.conditions and self.conditions.weather)):
                     last_pct = criteria.completion.percentage
                     world.set_weather(weather_at(self.config.weathers, last_pct))
                 if self.video is not None:

@@ -16,7 +16,6 @@ evaluator would crash on them once placed).
 """
 from __future__ import annotations
 
-import functools
 import json
 import math
 import os
@@ -215,17 +214,3 @@ def load_lb1_scenarios(path: str | os.PathLike) -> Lb1ScenarioFile:
         raise InputError(f"scenarios file {path}: not valid JSON (line {exc.lineno} column {exc.colno}: "
                          f"{exc.msg})") from None
     return parse_lb1_scenarios(data, f"scenarios file {path}")
-
-
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str, mtime_ns: int, size: int) -> Lb1ScenarioFile:
-    return load_lb1_scenarios(path)
-
-
-def load_lb1_scenarios_cached(path: str | os.PathLike) -> Lb1ScenarioFile:
-    """`load_lb1_scenarios`, read once per process while the file is unchanged (one per route job)."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return load_lb1_scenarios(path)  # raises the one-line error
-    return _load_cached(str(path), stat.st_mtime_ns, stat.st_size)

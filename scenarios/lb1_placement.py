@@ -22,8 +22,8 @@ subtracts a yaw from itself, so the clash test is position only.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import carla
 import numpy as np
@@ -58,11 +58,14 @@ class PlacedScenario:
     route_distance_m: float
     other_actors: OtherActors
     source: str  # the event in its file, e.g. "town 'Town01' scenario 2 (Scenario4) event 5"
+    #: Sampled values of the behaviour's tunable fields (our YAML files; LB1.0 files set none).
+    parameters: Mapping[str, float] = field(default_factory=dict)
+    name: str = ""  # the scenario's own name (our YAML files); "" for LB1.0 events
 
     @property
     def label(self) -> str:
-        """Short name for logs: the subtype when there is one, else the type."""
-        return self.subtype or self.scenario_type
+        """Short name for logs and tags: the file's name, else the subtype, else the type."""
+        return self.name or self.subtype or self.scenario_type
 
 
 @dataclass(frozen=True)

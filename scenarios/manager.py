@@ -14,7 +14,7 @@ import numpy as np
 
 from driving.world import World
 from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
-from scenarios.registry import builder
+from scenarios.registry import apply_parameters, builder
 from scenarios.route_geometry import RouteGeometry
 
 #: Criteria event types that report progress, not infractions (TrafficEventType values).
@@ -50,7 +50,9 @@ class ScenarioManager:
             if build is None:
                 skipped.append(p.scenario_type)
             else:
-                behaviours.append(build(p, route))
+                behaviour = apply_parameters(build(p, route), dict(p.parameters))
+                behaviour.label = p.label
+                behaviours.append(behaviour)
         return cls(behaviours, world, carla_map, ego_id, route, seed), skipped
 
     def before_tick(self, time_s: float) -> None:

@@ -6,10 +6,14 @@ is reported as skipped by the evaluator, never a crash.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import typing
 from collections.abc import Callable
 from types import MappingProxyType
+from typing import Any
 
+from scenarios.behaviour import ScenarioBehaviour
 from scenarios.lb1_types import LB1_TYPES
 
 #: Official type name -> module that builds it (Scenario7/8/9 share one family).
@@ -49,6 +53,35 @@ def builder(type_name: str) -> Callable | None:
             raise
         return None
     return module.build
+
+
+def behaviour_parameters(type_name: str) -> dict[str, float]:
+    """Tunable parameters of a type's behaviour, name -> default: the number fields its class adds
+    to `ScenarioBehaviour` (the class `build` returns, by its annotation). Empty when the type has
+    no behaviour in this install."""
+    build = builder(type_name)
+    if build is None:
+        return {}
+    return _class_parameters(typing.get_type_hints(build).get("return"))
+
+
+def _class_parameters(cls: Any) -> dict[str, float]:
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and issubclass(cls, ScenarioBehaviour)):
+        return {}
+    base = {f.name for f in dataclasses.fields(ScenarioBehaviour)}
+    hints = typing.get_type_hints(cls)
+    return {f.name: f.default for f in dataclasses.fields(cls)
+            if f.name not in base and hints[f.name] in (float, int) and f.default is not dataclasses.MISSING}
+
+
+def apply_parameters(behaviour: ScenarioBehaviour, parameters: dict[str, float]) -> ScenarioBehaviour:
+    """Set sampled parameter values on a freshly built behaviour (names checked at file load)."""
+    known = _class_parameters(type(behaviour))
+    for name, value in parameters.items():
+        if name not in known:
+            raise KeyError(f"{type(behaviour).__name__} has no parameter {name!r}; known: {sorted(known)}")
+        setattr(behaviour, name, type(known[name])(value))
+    return behaviour
 
 
 def supported_types() -> tuple[str, ...]:

@@ -86,6 +86,21 @@ class RouteGeometry:
             last += 1
         return float(self.distance_m[first]), float(self.distance_m[last])
 
+    def junction_runs(self) -> list[tuple[float, float, RoadOption]]:
+        """Every junction the route crosses: (entry, exit) route distances (m) and its turn."""
+        runs: list[tuple[float, float, RoadOption]] = []
+        i = 0
+        while i < len(self.options):
+            if self.options[i] in NOT_A_TURN:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(self.options) and self.options[j + 1] == self.options[i]:
+                j += 1
+            runs.append((float(self.distance_m[i]), float(self.distance_m[j]), self.options[i]))
+            i = j + 1
+        return runs
+
     def heading_rad(self, index: int) -> float:
         """Route yaw at a point, radians."""
         return math.radians(float(self.yaw_deg[index]))

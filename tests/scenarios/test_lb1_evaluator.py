@@ -48,4 +48,4 @@ def test_evaluator_checks_scenarios_up_front_and_logs_placements(tmp_path, capsy
 
     assert evaluator_main(argv + ["--scenarios", str(scen), "--debug", "1"]) == 0
     out = capsys.readouterr().out
-    assert "placed 1 scenario from 1 town_grid events: Scenario3 @" in out
+    assert "placed 1 scenario from scen.json: Scenario3 @" in out
