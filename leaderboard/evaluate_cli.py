@@ -2,7 +2,8 @@
 
 Defaults that just work (the expert on the bundled `val_short` routes, results under
 runs/evaluate/), a rich progress bar per route, a summary table at the end and an optional
-top-down mp4 per route (`--video`). Takes every official evaluator argument as well. The
+top-down mp4 per route (`--video`). `--suite normal|adversarial` picks a route set and scenario
+file together (`configs/suites/`). Takes every official evaluator argument as well. The
 summary says whether the results are eligible and why not (the default expert never is).
 """
 from __future__ import annotations
@@ -11,13 +12,17 @@ import argparse
 from pathlib import Path
 
 BUNDLED_ROUTES_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_ROUTES = "val_short"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from leaderboard.leaderboard_evaluator import add_evaluator_arguments
 
     add_evaluator_arguments(parser, official_defaults=False)
-    parser.set_defaults(routes="val_short", agent="expert", checkpoint=None)
+    parser.set_defaults(routes=None, agent="expert", checkpoint=None)
+    parser.add_argument("--suite", default=None,
+                        help="a bundled suite (normal, adversarial) or a suite YAML: its route set and "
+                             "scenario file (instead of --routes/--scenarios)")
     parser.add_argument("--out", default="runs/evaluate",
                         help="output folder (results.json unless --checkpoint, videos/)")
     parser.add_argument("--video", action="store_true", help="write a top-down mp4 per route into OUT/videos")
@@ -36,6 +41,19 @@ def _routes_path(value: str) -> str:
     return value
 
 
+def _apply_suite(args: argparse.Namespace) -> None:
+    """`--suite NAME` sets the route set and scenario file; giving them as well is a conflict."""
+    if not args.suite:
+        return
+    from driving.errors import InputError
+    from leaderboard.suites import load_suite
+
+    if args.routes or args.scenarios:
+        raise InputError("--suite sets the routes and scenarios; do not give --routes or --scenarios with it")
+    suite = load_suite(args.suite)
+    args.routes, args.scenarios = suite.routes, suite.scenarios
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -44,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.leaderboard_evaluator import plan_evaluation, run_evaluation
 
     out = Path(args.out)
-    args.routes = _routes_path(args.routes)
+    _apply_suite(args)
+    args.routes = _routes_path(args.routes or DEFAULT_ROUTES)
     if args.checkpoint is None:
         args.checkpoint = str(out / "results.json")
     args.video_dir = str(out / "videos") if args.video else None
