@@ -15,7 +15,7 @@ from driving.errors import WorldError
 from driving.world import ActorKind, ActorState
 from scenarios.behaviour import ScenarioBehaviour, ScenarioContext
 from scenarios.route_geometry import RouteGeometry
-from scenarios.scripted_vehicle import waypoint_ahead
+from scenarios.scripted_vehicle import prefer, waypoint_ahead
 
 #: The ego fires a trigger within this distance of it (official route trigger, 2D metres).
 TRIGGER_RADIUS_M = 1.5
@@ -30,6 +30,7 @@ JUNCTION_SEARCH_M = 500.0
 #: Official `detect_lane_obstacle`: boxes grown by 2 %, only vehicles within 50 m are checked.
 BOX_MARGIN = 1.02
 BOX_CHECK_RADIUS_M = 50.0
+_STRAIGHT = prefer("straight")
 
 
 def trigger_reached(behaviour: ScenarioBehaviour, ctx: ScenarioContext) -> bool:
@@ -78,8 +79,7 @@ def lane_distance_to_junction_m(start: carla.Waypoint, max_m: float = JUNCTION_S
         options = wp.next(1.0)
         if not options:
             return None
-        wp = options[0] if len(options) == 1 else min(
-            options, key=lambda w: abs((w.transform.rotation.yaw - wp.transform.rotation.yaw + 180) % 360 - 180))
+        wp = options[0] if len(options) == 1 else _STRAIGHT(options)
         travelled += 1.0
     return None
 
@@ -89,7 +89,8 @@ def same_direction(a: carla.Waypoint, b: carla.Waypoint | None) -> bool:
     return b is not None and b.lane_type == carla.LaneType.Driving and a.lane_id * b.lane_id > 0
 
 
-def spawn_on_lane(ctx: ScenarioContext, start: carla.Waypoint, role_name: str = "scenario") -> tuple[int, carla.Waypoint]:
+def spawn_on_lane(ctx: ScenarioContext, start: carla.Waypoint,
+                  role_name: str = "scenario") -> tuple[int, carla.Waypoint]:
     """Spawn a manually driven car on `start`'s lane centre, trying `SPAWN_RETRY_STEP_M` further
     up to `SPAWN_TRIES` times (never into a junction); returns (actor id, its lane point).
 
