@@ -1,7 +1,7 @@
 """Failure search over one scenario family's parameters: random search, then the cross-entropy method.
 
-The space is the family's tunable parameters (each between `ATTACK_RANGE_FACTOR` of its default,
-or the range a behaviour declares in its field's metadata `{"attack_range": (low, high)}`) plus
+The space is the family's tunable parameters (each within the range its behaviour declares with
+`scenarios.behaviour.parameter`) plus
 where the scenario starts: the route fraction for families that do not need a junction, the
 distance before the junction entry for those that do. The search minimises the driving score:
 `ask()` proposes a batch, `tell()` takes their scores. The first `random_fraction` of the budget
@@ -11,18 +11,13 @@ keeps exploring. Pure numpy, seeded: a search is reproducible from its seed.
 """
 from __future__ import annotations
 
-import dataclasses
-import typing
 from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.behaviour import ScenarioBehaviour
 from scenarios.lb1_types import LB1_TYPES
-from scenarios.registry import behaviour_parameters, builder
+from scenarios.registry import parameter_fields
 
-#: Default search range of a parameter: [low, high] x its default value.
-ATTACK_RANGE_FACTOR = (0.5, 1.5)
 #: Where on the route (fraction of its length) families without a junction may start.
 ROUTE_FRACTION_RANGE = (0.05, 0.9)
 #: How far before the junction entry (m) junction families may start.
@@ -59,22 +54,12 @@ class SearchSpace:
         return entry
 
 
-def _declared_ranges(type_name: str) -> dict[str, tuple[float, float]]:
-    build = builder(type_name)
-    cls = typing.get_type_hints(build).get("return") if build is not None else None
-    if not (isinstance(cls, type) and issubclass(cls, ScenarioBehaviour)):
-        return {}
-    return {f.name: tuple(f.metadata["attack_range"]) for f in dataclasses.fields(cls) if "attack_range" in f.metadata}
-
-
 def search_space(type_name: str) -> SearchSpace:
     """The space of an official type name (raises KeyError for unknown types)."""
     kind = LB1_TYPES[type_name]
-    declared = _declared_ranges(type_name)
     names, low, high = [], [], []
-    for name, default in sorted(behaviour_parameters(type_name).items()):
-        lo, hi = declared.get(name, (ATTACK_RANGE_FACTOR[0] * default, ATTACK_RANGE_FACTOR[1] * default))
-        if hi <= lo:  # a zero default: nothing to scale, keep the parameter fixed
+    for name, (_, (lo, hi)) in sorted(parameter_fields(type_name).items()):
+        if hi <= lo:  # a fixed parameter
             continue
         names.append(name)
         low.append(lo)

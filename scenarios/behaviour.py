@@ -20,6 +20,7 @@ import contextlib
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import carla
 import numpy as np
@@ -50,6 +51,14 @@ class ScenarioContext:
     ego: ActorState | None = None
     ego_route_m: float = 0.0  # the ego's distance along the route
     time_s: float = 0.0  # game time since the route started
+
+
+def parameter(default: float, low: float, high: float) -> Any:
+    """A behaviour field a scenario file may set and `driving attack` may search within [low, high]
+    (defaults are scenario_runner's numbers); other fields are the behaviour's own state."""
+    if not low <= default <= high:
+        raise ValueError(f"parameter default {default} outside its range [{low}, {high}]")
+    return field(default=default, metadata={"parameter": True, "range": (float(low), float(high))})
 
 
 @dataclass

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import carla
 
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.lane_actors import (
     lane_distance_to_junction_m,
     lane_point_ahead,
@@ -42,9 +42,9 @@ STEER_NOISE_DEADBAND = 0.001
 THROTTLE_NOISE_BIAS = 0.045
 
 
-def noise_offsets(n: float) -> tuple[float, float]:
+def noise_offsets(n: float, throttle_bias: float = THROTTLE_NOISE_BIAS) -> tuple[float, float]:
     """(steer offset, throttle offset) for one noise sample n >= 0 (official ChangeNoiseParameters)."""
-    return -max(0.0, n - STEER_NOISE_DEADBAND), min(n + THROTTLE_NOISE_BIAS, 1.0)
+    return -max(0.0, n - STEER_NOISE_DEADBAND), min(n + throttle_bias, 1.0)
 
 
 @dataclass
@@ -52,6 +52,8 @@ class ControlLoss(ScenarioBehaviour):
     """WAITING until the trigger, RUNNING from the trigger to the reset, DONE after it; the noise
     is on from event 1 to the reset (`noise_on`)."""
 
+    noise_std: float = parameter(NOISE_STD, 0.0, 0.1)
+    throttle_noise_bias: float = parameter(THROTTLE_NOISE_BIAS, 0.0, 0.3)
     debris: list[carla.Location] = field(default_factory=list)
     debris_lane_m: list[float] = field(default_factory=list)  # along the lane from the trigger
     reset_lane_m: float = 0.0
@@ -81,8 +83,8 @@ class ControlLoss(ScenarioBehaviour):
         driven_m = ctx.ego_route_m - self._trigger_route_m  # along the route from the trigger point
         while self.events_fired < len(self.debris) and self._at_event(ctx, self.events_fired, driven_m):
             if self.events_fired == 0:
-                n = abs(float(ctx.rng.normal(0.0, NOISE_STD)))
-                self.steer_offset, self.throttle_offset = noise_offsets(n)
+                n = abs(float(ctx.rng.normal(0.0, self.noise_std)))
+                self.steer_offset, self.throttle_offset = noise_offsets(n, self.throttle_noise_bias)
                 self.noise_on = True
             self.events_fired += 1
         if self.events_fired == len(self.debris) and driven_m >= self.reset_lane_m:

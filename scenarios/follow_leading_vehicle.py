@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 from driving.errors import WorldError
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.lane_actors import (
     lane_distance_to_junction_m,
     reference_waypoint,
@@ -43,6 +43,9 @@ class FollowLeadingVehicle(ScenarioBehaviour):
     """The lead car appears at the trigger (WAITING before), RUNNING while it drives and stands,
     DONE (car removed) once the ego has stopped behind it."""
 
+    lead_ahead_m: float = parameter(LEAD_AHEAD_M, 10.0, 45.0)
+    lead_speed_mps: float = parameter(LEAD_SPEED_MPS, 4.0, 16.0)
+    stop_before_junction_m: float = parameter(STOP_BEFORE_JUNCTION_M, 5.0, 40.0)
     lead: ScriptedVehicle | None = None
     _brake_within_m: float = field(default=STOP_BEFORE_JUNCTION_M, repr=False)
     _still_since_s: float | None = field(default=None, repr=False)
@@ -66,17 +69,17 @@ class FollowLeadingVehicle(ScenarioBehaviour):
             self.lead = None
 
     def _place_lead(self, ctx: ScenarioContext) -> None:
-        start = waypoint_ahead(reference_waypoint(ctx, self.trigger), LEAD_AHEAD_M)
+        start = waypoint_ahead(reference_waypoint(ctx, self.trigger), self.lead_ahead_m)
         try:
             actor_id, wp = spawn_on_lane(ctx, start)
         except WorldError as exc:
-            self.skip(f"no room for the lead car {LEAD_AHEAD_M:.0f} m ahead: {exc}")
+            self.skip(f"no room for the lead car {self.lead_ahead_m:.0f} m ahead: {exc}")
             return
         self.actor_ids.append(actor_id)
         to_junction_m = lane_distance_to_junction_m(wp)
         length_m = NO_JUNCTION_PATH_M if to_junction_m is None else max(to_junction_m, 2.0)
-        self.lead = ScriptedVehicle(ctx.world, actor_id, lane_path(wp, length_m), LEAD_SPEED_MPS)
-        self._brake_within_m = 0.0 if to_junction_m is None else STOP_BEFORE_JUNCTION_M
+        self.lead = ScriptedVehicle(ctx.world, actor_id, lane_path(wp, length_m), self.lead_speed_mps)
+        self._brake_within_m = 0.0 if to_junction_m is None else self.stop_before_junction_m
         self.status = ScenarioStatus.RUNNING
 
     def _ego_stopped_behind(self, ctx: ScenarioContext) -> bool:

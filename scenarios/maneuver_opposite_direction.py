@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import carla
 
 from driving.errors import WorldError
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.oncoming_flow import OncomingFlow, first_junction_along
 from scenarios.route_geometry import RouteGeometry
 from scenarios.scripted_vehicle import lane_path, waypoint_ahead
@@ -65,6 +65,9 @@ class ManeuverOppositeDirection(ScenarioBehaviour):
     """Two barrier cars on the ego lane and a stream of oncoming cars in the lane to its left."""
 
     spawn_ahead_m: float = 120.0  # the oncoming car stands 110 m past the trigger
+    barrier_m: float = parameter(BARRIER_M, 20.0, 90.0)
+    oncoming_speed_mps: float = parameter(ONCOMING_SPEED_MPS, 2.0, 12.0)
+    source_gap_m: float = parameter(SOURCE_GAP_M, 15.0, 80.0)
     barrier_ids: list[int] = field(default_factory=list)
     barrier_poses: list[carla.Transform] = field(default_factory=list)
     flow: OncomingFlow | None = None
@@ -78,7 +81,7 @@ class ManeuverOppositeDirection(ScenarioBehaviour):
         if left is None or left.lane_type != carla.LaneType.Driving or (left.lane_id > 0) == (far.lane_id > 0):
             self.skip("no oncoming lane to the ego's left")
             return
-        first = waypoint_ahead(ref, BARRIER_M)
+        first = waypoint_ahead(ref, self.barrier_m)
         nxt = first.next(BARRIER_GAP_M)
         second = nxt[0] if nxt else first
         second_loc = _right_shifted(ctx.carla_map, second, BARRIER_SHIFT_LANES)
@@ -93,7 +96,7 @@ class ManeuverOppositeDirection(ScenarioBehaviour):
             for pose in self.barrier_poses:
                 self.barrier_ids.append(ctx.world.spawn_vehicle(pose, "vehicle.car", role_name="scenario"))
                 self.actor_ids.append(self.barrier_ids[-1])
-            self.flow = OncomingFlow(ctx.world, left.transform, path, sink, ONCOMING_SPEED_MPS, SOURCE_GAP_M,
+            self.flow = OncomingFlow(ctx.world, left.transform, path, sink, self.oncoming_speed_mps, self.source_gap_m,
                                      SOURCE_LIMIT)
             self.actor_ids.append(self.flow.spawn())
         except WorldError as exc:

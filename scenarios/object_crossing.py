@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import carla
 
 from driving.errors import WorldError
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.lb1_placement import PlacedScenario
 from scenarios.route_geometry import RouteGeometry
 from scenarios.scripted_vehicle import waypoint_ahead
@@ -62,9 +62,10 @@ def offset_right(loc: carla.Location, yaw_deg: float, metres: float) -> carla.Lo
     return carla.Location(loc.x + metres * math.cos(a), loc.y + metres * math.sin(a), loc.z)
 
 
-def lateral_search(start: carla.Waypoint) -> tuple[carla.Waypoint, int, float]:
+def lateral_search(start: carla.Waypoint, start_distance_m: float = START_DISTANCE_M
+                   ) -> tuple[carla.Waypoint, int, float]:
     """(walker lane, n, d): the official search right from the trigger lane (module docstring)."""
-    wp, n, d = start, 1, START_DISTANCE_M
+    wp, n, d = start, 1, start_distance_m
     for _ in range(MAX_LANES_SEARCHED):
         right = wp.get_right_lane()
         n += 1
@@ -82,6 +83,9 @@ def lateral_search(start: carla.Waypoint) -> tuple[carla.Waypoint, int, float]:
 class DynamicObjectCrossing(ScenarioBehaviour):
     """One pedestrian crossing; see the module docstring for the numbers and their sources."""
 
+    start_distance_m: float = parameter(START_DISTANCE_M, 5.0, 30.0)
+    walker_base_speed_mps: float = parameter(WALKER_BASE_SPEED_MPS, 1.0, 5.0)
+    start_radius_base_m: float = parameter(START_RADIUS_BASE_M, 4.0, 30.0)
     lanes_crossed: int = 0  # n
     walker_speed_mps: float = 0.0
     cross_m: float = 0.0  # L
@@ -101,9 +105,9 @@ class DynamicObjectCrossing(ScenarioBehaviour):
         if ref is None:
             self.skip("no driving lane at the trigger")
             return
-        lane, n, d = lateral_search(ref)
+        lane, n, d = lateral_search(ref, self.start_distance_m)
         self.lanes_crossed = n
-        self.walker_speed_mps = WALKER_BASE_SPEED_MPS + WALKER_SPEED_PER_LANE_MPS * n
+        self.walker_speed_mps = self.walker_base_speed_mps + WALKER_SPEED_PER_LANE_MPS * n
         self.cross_m = ref.lane_width * (1.0 + CROSS_FACTOR_PER_LANE * n)
         last_error = ""
         for _ in range(SPAWN_ATTEMPTS):
@@ -152,7 +156,7 @@ class DynamicObjectCrossing(ScenarioBehaviour):
         if self._phase == "wait":
             reached = ctx.ego_route_m >= self.trigger_route_m - ROUTE_TRIGGER_REACH_M
             ahead_m = self.walker_route_m - ctx.ego_route_m
-            if reached and ahead_m < START_RADIUS_BASE_M + self.lanes_crossed:
+            if reached and ahead_m < self.start_radius_base_m + self.lanes_crossed:
                 self.status = ScenarioStatus.RUNNING
                 self._walk_to(ctx, 0.5 * self.cross_m, "walk1")
         elif self._phase == "walk1":

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from driving.errors import WorldError
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.lane_actors import (
     reference_waypoint,
     same_direction,
@@ -51,24 +51,27 @@ class OtherLeadingVehicle(ScenarioBehaviour):
     """WAITING with both cars standing until the trigger, RUNNING while they drive, DONE (cars
     removed) once the ego has driven `END_DRIVEN_M` past the trigger."""
 
+    lead_ahead_m: float = parameter(LEAD_AHEAD_M, 15.0, 60.0)
+    lead_speed_mps: float = parameter(LEAD_SPEED_MPS, 6.0, 20.0)
+    box_length_cars: float = parameter(BOX_LENGTH_CARS, 1.0, 5.0)
     cars: list[ScriptedVehicle] = field(default_factory=list)  # [lead, left]
     _trigger_route_m: float = 0.0
 
     def setup(self, ctx: ScenarioContext) -> None:
         ref = reference_waypoint(ctx, self.trigger)
-        lead_wp = waypoint_ahead(ref, LEAD_AHEAD_M)
-        left_wp = waypoint_ahead(ref, LEFT_AHEAD_M).get_left_lane()
+        lead_wp = waypoint_ahead(ref, self.lead_ahead_m)
+        left_wp = waypoint_ahead(ref, self.lead_ahead_m + LEFT_AHEAD_M - LEAD_AHEAD_M).get_left_lane()
         if not same_direction(ref, left_wp):
             self.skip(f"no same-direction driving lane left of the ego lane {LEFT_AHEAD_M:.0f} m ahead")
             return
         self._trigger_route_m = trigger_on_route_m(self, ctx.route)
-        for wp, speed_mps in ((lead_wp, LEAD_SPEED_MPS), (left_wp, LEFT_SPEED_MPS)):
+        for wp, speed_mps in ((lead_wp, self.lead_speed_mps), (left_wp, LEFT_SPEED_MPS)):
             try:
                 actor_id, at = spawn_on_lane(ctx, wp)
             except WorldError as exc:
                 self.cleanup(ctx)
                 self.cars.clear()
-                self.skip(f"no room for a car {LEAD_AHEAD_M:.0f}/{LEFT_AHEAD_M:.0f} m ahead: {exc}")
+                self.skip(f"no room for a car {self.lead_ahead_m:.0f} m ahead or beside it: {exc}")
                 return
             self.actor_ids.append(actor_id)
             car = ScriptedVehicle(ctx.world, actor_id, lane_path(at, PATH_M), speed_mps)
@@ -80,7 +83,7 @@ class OtherLeadingVehicle(ScenarioBehaviour):
             self.status = ScenarioStatus.RUNNING
         running = self.status == ScenarioStatus.RUNNING
         for car in self.cars:
-            car.full_brake = not running or vehicle_in_front_box(ctx, car.actor_id, BOX_LENGTH_CARS)
+            car.full_brake = not running or vehicle_in_front_box(ctx, car.actor_id, self.box_length_cars)
             car.step()
         if running and ctx.ego_route_m - self._trigger_route_m >= END_DRIVEN_M:
             self.status = ScenarioStatus.DONE

@@ -56,22 +56,22 @@ def builder(type_name: str) -> Callable | None:
 
 
 def behaviour_parameters(type_name: str) -> dict[str, float]:
-    """Tunable parameters of a type's behaviour, name -> default: the number fields its class adds
-    to `ScenarioBehaviour` (the class `build` returns, by its annotation). Empty when the type has
-    no behaviour in this install."""
+    """Tunable parameters of a type's behaviour, name -> default: the fields its class declares
+    with `scenarios.behaviour.parameter` (the class `build` returns, by its annotation). Empty when
+    the type has no behaviour in this install."""
+    return {name: default for name, (default, _) in parameter_fields(type_name).items()}
+
+
+def parameter_fields(type_name: str) -> dict[str, tuple[float, tuple[float, float]]]:
+    """name -> (default, (low, high)) of a type's parameters (see `behaviour_parameters`)."""
     build = builder(type_name)
-    if build is None:
-        return {}
-    return _class_parameters(typing.get_type_hints(build).get("return"))
+    return {} if build is None else _class_parameters(typing.get_type_hints(build).get("return"))
 
 
-def _class_parameters(cls: Any) -> dict[str, float]:
+def _class_parameters(cls: Any) -> dict[str, tuple[float, tuple[float, float]]]:
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and issubclass(cls, ScenarioBehaviour)):
         return {}
-    base = {f.name for f in dataclasses.fields(ScenarioBehaviour)}
-    hints = typing.get_type_hints(cls)
-    return {f.name: f.default for f in dataclasses.fields(cls)
-            if f.name not in base and hints[f.name] in (float, int) and f.default is not dataclasses.MISSING}
+    return {f.name: (f.default, f.metadata["range"]) for f in dataclasses.fields(cls) if f.metadata.get("parameter")}
 
 
 def apply_parameters(behaviour: ScenarioBehaviour, parameters: dict[str, float]) -> ScenarioBehaviour:
@@ -80,7 +80,7 @@ def apply_parameters(behaviour: ScenarioBehaviour, parameters: dict[str, float])
     for name, value in parameters.items():
         if name not in known:
             raise KeyError(f"{type(behaviour).__name__} has no parameter {name!r}; known: {sorted(known)}")
-        setattr(behaviour, name, type(known[name])(value))
+        setattr(behaviour, name, type(known[name][0])(value))
     return behaviour
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import carla
 
 from driving.errors import WorldError
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.crossing_car import CrossingCar, plan_crossing
 from scenarios.junction_lights import JunctionLights, release_lights, set_lights
 from scenarios.no_signal_junction_crossing import END_AFTER_JUNCTION_M, JunctionWindow
@@ -59,6 +59,8 @@ class SignalJunctionCrossing(ScenarioBehaviour):
     """The light sequence of one S7/S8/S9 plus its crossing car."""
 
     subtype: str = "S7opposite"
+    yellow_s: float = parameter(YELLOW_S, 0.5, 5.0)
+    red_s: float = parameter(RED_S, 0.0, 4.0)
     phase: LightPhase = LightPhase.ARMED
     lights: JunctionLights | None = None
     approach: str = ""
@@ -89,7 +91,7 @@ class SignalJunctionCrossing(ScenarioBehaviour):
             return
         self.approach, chosen = choice
         self.chosen_id = chosen.id
-        self._red_s = RED_S + RED_S_PER_M * ego_light.trigger_location.distance(chosen.trigger_location)
+        self._red_s = self.red_s + RED_S_PER_M * ego_light.trigger_location.distance(chosen.trigger_location)
         self._spawn_car(ctx, chosen)
 
     def _spawn_car(self, ctx: ScenarioContext, light) -> None:
@@ -128,10 +130,10 @@ class SignalJunctionCrossing(ScenarioBehaviour):
             self._enter(LightPhase.EGO_GREEN, ctx, self._states(GREEN, RED))
         elif self.phase == LightPhase.EGO_GREEN and to_entry_m <= YELLOW_TRIGGER_M:
             self._enter(LightPhase.EGO_YELLOW, ctx, self._states(YELLOW, RED))
-            self._conflict_start_s = ctx.time_s + YELLOW_S + self._red_s
+            self._conflict_start_s = ctx.time_s + self.yellow_s + self._red_s
             if self.car is not None:
                 self.car.launch(ctx.world, ctx.time_s, self._conflict_start_s, *self._ego_to_conflict(ctx))
-        elif self.phase == LightPhase.EGO_YELLOW and elapsed_s >= YELLOW_S:
+        elif self.phase == LightPhase.EGO_YELLOW and elapsed_s >= self.yellow_s:
             self._enter(LightPhase.CHOSEN_GREEN, ctx, self._states(RED, GREEN))
         elif self.phase == LightPhase.CHOSEN_GREEN and elapsed_s >= self._red_s:
             self._enter(LightPhase.CONFLICT, ctx, self._states(GREEN, GREEN))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import carla
 
 from driving.errors import WorldError
-from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus
+from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.lb1_placement import PlacedScenario
 from scenarios.object_crossing import ROUTE_TRIGGER_REACH_M, offset_right
 from scenarios.route_geometry import RouteGeometry
@@ -80,6 +80,8 @@ def outermost_lane(wp: carla.Waypoint) -> tuple[carla.Waypoint, int]:
 class VehicleTurningRoute(ScenarioBehaviour):
     """One crossing cyclist after the route's turn; see the module docstring."""
 
+    trigger_base_m: float = parameter(TRIGGER_BASE_M, 3.0, 30.0)
+    bike_target_speed_mps: float = parameter(BIKE_TARGET_SPEED_MPS, 2.0, 10.0)
     lanes_crossed: int = 0  # n
     ride_m: float = 0.0  # D
     bike_spot: carla.Transform | None = None  # the official spot (where the bike waits)
@@ -147,9 +149,9 @@ class VehicleTurningRoute(ScenarioBehaviour):
             self._back_up(ctx, state)
             ahead_m = self.bike_route_m - ctx.ego_route_m
             reached = ctx.ego_route_m >= self.trigger_route_m - ROUTE_TRIGGER_REACH_M
-            if reached and 0.0 < ahead_m < TRIGGER_BASE_M + self.ride_m:
+            if reached and 0.0 < ahead_m < self.trigger_base_m + self.ride_m:
                 self.status, self._phase, self._last = ScenarioStatus.RUNNING, "ride", state.transform.location
-            elif ahead_m < -TRIGGER_BASE_M:  # official: never fires once passed; we end it, reported
+            elif ahead_m < -self.trigger_base_m:  # official: never fires once passed; we end it, reported
                 self.skip("the ego passed the bicycle before the trigger fired")
         elif self._phase == "ride":
             self._ridden_m += state.transform.location.distance(self._last)
@@ -158,7 +160,7 @@ class VehicleTurningRoute(ScenarioBehaviour):
                 ctx.world.apply_control(self._bike_id, carla.VehicleControl())
                 self._phase, self._coast_since_s = "coast", ctx.time_s
             else:
-                throttle = 1.0 if state.speed_mps < BIKE_TARGET_SPEED_MPS else 0.0
+                throttle = 1.0 if state.speed_mps < self.bike_target_speed_mps else 0.0
                 ctx.world.apply_control(self._bike_id, carla.VehicleControl(throttle=throttle))
         elif ctx.time_s - self._coast_since_s >= REMOVE_AFTER_S:
             self.cleanup(ctx)
