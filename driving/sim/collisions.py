@@ -7,11 +7,14 @@ the cost. The interval is what separates two levels of a road network: a car on 
 (z = 8 m) and a car under it (z = 0) overlap in plan view but never touch.
 Boxes are (centre x, centre y, yaw rad, half length m, half width m[, bottom z m, top z m]);
 without the heights a box spans every height (the flat-ground behaviour). Static props live
-in a uniform grid (broad phase, built once per map); moving bodies are few enough (~100) for
-an all-pairs test with a bounding-circle reject.
+in a uniform grid (broad phase, built once per map); one moving box against the bodies is an
+all-pairs test with a bounding-circle reject (`box_contacts`), and every overlapping pair among
+hundreds of bodies is a sort-and-sweep on x (`overlapping_pairs`), the exact test only on
+candidates whose axis-aligned bounds overlap.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -48,6 +51,15 @@ def obb_overlap(x1: float, y1: float, yaw1: float, hl1: float, hw1: float,
         if dist > _project_radius(ax, ay, c1, s1, hl1, hw1) + _project_radius(ax, ay, c2, s2, hl2, hw2):
             return False
     return True
+
+
+def closest_point_in_box(px: float, py: float, x: float, y: float, yaw: float, hl: float,
+                         hw: float) -> tuple[float, float]:
+    """The point of box (x, y, yaw rad, hl, hw) nearest to (px, py), metres (a contact location)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    lx = min(max((px - x) * c + (py - y) * s, -hl), hl)
+    ly = min(max(-(px - x) * s + (py - y) * c, -hw), hw)
+    return x + lx * c - ly * s, y + lx * s + ly * c
 
 
 @dataclass(frozen=True)
@@ -211,6 +223,63 @@ def box_contacts(box: tuple[float, ...], skip: int, bodies: tuple[np.ndarray, ..
                               g.hl, g.hw, g.z0, g.z1, g.origin_x, g.origin_y, g.nx, g.ny, g.start,
                               g.items, np.asarray(bounds, np.float64), first_only)
     return Contacts(b, p, bool(out))
+
+
+@numba.njit(cache=True)
+def _overlapping_pairs(x: np.ndarray, y: np.ndarray, yaw: np.ndarray, hl: np.ndarray, hw: np.ndarray,
+                       z0: np.ndarray, z1: np.ndarray, take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # Sort-and-sweep: bodies sorted by the low x of their axis-aligned bounds; each is paired with
+    # the following ones while their low x is below its high x, then y bounds, heights, exact box.
+    idx = np.nonzero(take)[0]
+    n = idx.shape[0]
+    ex = np.empty(n)
+    ey = np.empty(n)
+    lo = np.empty(n)
+    for k in range(n):
+        i = idx[k]
+        c = abs(np.cos(yaw[i]))
+        s = abs(np.sin(yaw[i]))
+        ex[k] = hl[i] * c + hw[i] * s
+        ey[k] = hl[i] * s + hw[i] * c
+        lo[k] = x[i] - ex[k]
+    order = np.argsort(lo, kind="mergesort")
+    cap = n + 16
+    a = np.empty(cap, np.int64)
+    b = np.empty(cap, np.int64)
+    m = 0
+    for p in range(n):
+        kp = order[p]
+        i = idx[kp]
+        hi = x[i] + ex[kp]
+        for q in range(p + 1, n):
+            kq = order[q]
+            if lo[kq] > hi:
+                break
+            j = idx[kq]
+            if abs(y[i] - y[j]) > ey[kp] + ey[kq] or z0[i] > z1[j] or z0[j] > z1[i]:
+                continue
+            if obb_overlap(x[i], y[i], yaw[i], hl[i], hw[i], x[j], y[j], yaw[j], hl[j], hw[j]):
+                if m == cap:
+                    cap *= 2
+                    a2 = np.empty(cap, np.int64)
+                    b2 = np.empty(cap, np.int64)
+                    a2[:m] = a[:m]
+                    b2[:m] = b[:m]
+                    a, b = a2, b2
+                a[m] = min(i, j)
+                b[m] = max(i, j)
+                m += 1
+    return a[:m], b[:m]
+
+
+def overlapping_pairs(bodies: tuple[np.ndarray, ...], take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of bodies (rows a < b) among those where `take` is True whose boxes touch.
+
+    `bodies` as `body_intervals` accepts; two boxes touch where their plan-view rectangles
+    (`obb_overlap`) and height intervals both overlap. Returns two int arrays (a, b).
+    """
+    x, y, yaw, hl, hw, z0, z1 = body_intervals(bodies)
+    return _overlapping_pairs(x, y, yaw, hl, hw, z0, z1, np.asarray(take, np.bool_))
 
 
 def first_free_fraction(x0: float, y0: float, yaw0: float, x1: float, y1: float, yaw1: float,

@@ -3,8 +3,9 @@
 Roads are a real `carla.Map` (OpenDRIVE); signals, props and sidewalks come from
 `signals.find_signals` and `layout.build_layout`; bodies live in one numpy table
 (`world_bodies.Bodies`). A tick (0.05 s) runs, in order: NPC drivers (`traffic`), pedestrians,
-manually driven vehicles with swept collisions (`manual_vehicles`), lane/off-road events
-(`events`), then traffic lights (`traffic_lights`, a function of game time). Everything random
+manually driven vehicles with swept collisions (`manual_vehicles`), contacts among the other
+bodies (`actor_contacts`), lane/off-road events (`events`), then traffic lights
+(`traffic_lights`, a function of game time). Everything random
 draws from generators seeded by the map seed, so a seed reproduces a run bit for bit.
 
 Heights: every body's z is the surface under it (manual vehicles: the lane nearest in 3-D,
@@ -13,9 +14,12 @@ sidewalk path) and vehicles pitch with the road, so bridges and the roads under 
 levels that never touch (collisions, lane checks and sensors all use z).
 
 Conventions: `apply_control` on an autopilot vehicle is stored but ignored (its driver
-drives, as with CARLA's traffic manager). Collision, lane-invasion and off-road events are
-produced for vehicles not on autopilot (those an agent or scenario drives), as CARLA produces
-them only for actors with the sensors attached.
+drives, as with CARLA's traffic manager). Collision events are produced for every actor, as a
+collision sensor on each would report them: a manual vehicle's contacts every frame they last,
+on both bodies (`manual_vehicles`); contacts between two other bodies (NPCs, walkers) once when
+they start, on both (`actor_contacts`; NPCs and walkers do not react to them). Lane-invasion and
+off-road events are produced for vehicles not on autopilot (those an agent or scenario drives),
+as CARLA produces them only for actors with the sensors attached.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import numpy as np
 
 from driving.errors import InputError, WorldError
 from driving.sim import blueprints
+from driving.sim.actor_contacts import ActorContacts
 from driving.sim.collisions import box_contacts, build_static_grid
 from driving.sim.events import LaneEventTracker
 from driving.sim.lane_chains import join_lane_sections
@@ -122,6 +127,7 @@ class EmbeddedWorld(World):
         self._lights = TrafficLightCycler(list(self.signals.traffic_lights), self._seed,
                                           LightTiming(cfg.green_s, cfg.yellow_s, cfg.all_red_s))
         self._lane_events = LaneEventTracker(carla_map, self.layout.drivable)
+        self._contacts = ActorContacts()
         return carla_map
 
     def _require_map(self) -> None:
@@ -265,6 +271,7 @@ class EmbeddedWorld(World):
         self._traffic.remove(rec.row)
         self._walkers.remove(rec.row)
         self._manual.remove(rec.row)
+        self._contacts.forget(rec.row)
         self._lane_events.forget(actor_id)
         if self._sensors is not None:
             self._sensors.detach(actor_id)
@@ -338,6 +345,7 @@ class EmbeddedWorld(World):
         self._frame += 1
         self._elapsed = self._frame * dt
         self._events.extend(self._manual.step(dt, self._frame, self._by_row, self._on_hit))
+        self._events.extend(self._contacts.step(b, self._manual.rows, self._frame, self._by_row))
         for row in self._manual.rows:
             rec = self._by_row[row]
             self._events.extend(self._lane_events.update(self._frame, rec.id, float(b.x[row]), float(b.y[row]),

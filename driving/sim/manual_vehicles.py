@@ -1,9 +1,12 @@
 """Manually driven vehicles (ego, scenario cars): bicycle step, swept collisions, inelastic response.
 
 Collision events follow CARLA's collision sensor: an event for every frame in which the vehicle
-is in contact (not only when contact starts; the leaderboard criteria debounce them). Contact
-is decided by sweeping the box along its move in <= 0.1 m steps (`collisions.first_free_fraction`),
-so nothing is tunnelled through at any speed. Response is perfectly inelastic: the vehicle stops
+is in contact (not only when contact starts; the leaderboard criteria debounce them), reported on
+both bodies (the other one, manual vehicle, NPC or walker, gets the mirrored event with the
+opposite impulse). Contacts between bodies that are not manual vehicles (NPC with NPC or walker,
+walker with walker) are `actor_contacts`' business. Contact is decided by sweeping the box
+along its move in <= 0.1 m steps (`collisions.first_free_fraction`), so nothing is tunnelled
+through at any speed. Response is perfectly inelastic: the vehicle stops
 at the last free pose, and both bodies take the common velocity of their momenta along their
 headings; a static prop (or the map edge) stops the vehicle. The event impulse is the exact
 impulse of that inelastic collision: reduced mass x relative velocity (N s); against a prop
@@ -17,7 +20,13 @@ from collections.abc import Callable
 import carla
 import numpy as np
 
-from driving.sim.collisions import Contacts, StaticGrid, body_intervals, first_free_fraction
+from driving.sim.collisions import (
+    Contacts,
+    StaticGrid,
+    body_intervals,
+    closest_point_in_box,
+    first_free_fraction,
+)
 from driving.sim.scene import StaticObject
 from driving.sim.vehicle_dynamics import BicycleControls, BicycleParams, RoadSurface, step_bicycle
 from driving.sim.world_bodies import ActorRecord, Bodies
@@ -26,14 +35,6 @@ from driving.world import ActorKind, CollisionEvent
 #: Ids reported for static props: STATIC_ID_BASE + index in the layout's solid props.
 STATIC_ID_BASE = 10_000_000
 MAP_BOUNDARY_ID = STATIC_ID_BASE - 1
-
-
-def _closest_point_in_box(px: float, py: float, x: float, y: float, yaw: float, hl: float,
-                          hw: float) -> tuple[float, float]:
-    c, s = math.cos(yaw), math.sin(yaw)
-    lx = min(max((px - x) * c + (py - y) * s, -hl), hl)
-    ly = min(max(-(px - x) * s + (py - y) * c, -hw), hw)
-    return x + lx * c - ly * s, y + lx * s + ly * c
 
 
 class ManualVehicles:
@@ -132,14 +133,13 @@ class ManualVehicles:
             b.set(row, speed=float(common @ ha))
             self._set_velocity(row)
             on_hit(j, float(common @ hb))
-            px, py = _closest_point_in_box(x, y, b.x[j], b.y[j], b.yaw[j], b.hl[j], b.hw[j])
+            px, py = closest_point_in_box(x, y, b.x[j], b.y[j], b.yaw[j], b.hl[j], b.hw[j])
             loc = carla.Location(px, py, z)
             events.append(CollisionEvent(frame, me.id, other.id, other.kind, other.type_id,
                                          carla.Vector3D(float(impulse[0]), float(impulse[1]), 0.0), loc))
-            if j in self.rows:  # the other car's sensor feels the opposite impulse
-                events.append(CollisionEvent(frame, other.id, me.id, me.kind, me.type_id,
-                                             carla.Vector3D(float(-impulse[0]), float(-impulse[1]), 0.0),
-                                             loc))
+            # the other body's sensor (car, NPC or walker) feels the opposite impulse
+            events.append(CollisionEvent(frame, other.id, me.id, me.kind, me.type_id,
+                                         carla.Vector3D(float(-impulse[0]), float(-impulse[1]), 0.0), loc))
         statics = [(STATIC_ID_BASE + p, self.props[p].kind, self.grid, p) for p in contacts.props.tolist()]
         if contacts.out_of_bounds:
             statics.append((MAP_BOUNDARY_ID, "map_boundary", None, -1))
@@ -147,7 +147,7 @@ class ManualVehicles:
             m = float(b.mass[row])
             impulse = (-m * float(b.vx[row]), -m * float(b.vy[row]))
             if grid is not None:
-                px, py = _closest_point_in_box(x, y, grid.x[p], grid.y[p], grid.yaw[p], grid.hl[p], grid.hw[p])
+                px, py = closest_point_in_box(x, y, grid.x[p], grid.y[p], grid.yaw[p], grid.hl[p], grid.hw[p])
             else:
                 px, py = x, y
             events.append(CollisionEvent(frame, me.id, other_id, ActorKind.STATIC, kind,

@@ -131,7 +131,12 @@ def test_hitting_a_walker_reports_walker_kind(town_world):
     for _ in range(30):
         world.tick()
         events += _collisions(world)
-    assert events
-    assert {e.other_kind for e in events} == {ActorKind.WALKER}
-    assert events[0].other_id == walker and events[0].other_type_id == "walker.pedestrian"
-    assert events[0].location.distance(ahead.location) < 1.0
+    mine = [e for e in events if e.actor_id == ego]
+    assert mine
+    assert {e.other_kind for e in mine} == {ActorKind.WALKER}
+    assert mine[0].other_id == walker and mine[0].other_type_id == "walker.pedestrian"
+    assert mine[0].location.distance(ahead.location) < 1.0
+    # the walker's sensor reports the same contacts, from its side
+    theirs = [e for e in events if e.actor_id == walker]
+    assert [(e.frame, e.other_id, e.other_kind) for e in theirs] == [(e.frame, ego, ActorKind.VEHICLE) for e in mine]
+    assert all(t.impulse.x == -m.impulse.x and t.impulse.y == -m.impulse.y for t, m in zip(theirs, mine))
