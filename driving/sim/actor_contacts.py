@@ -1,4 +1,4 @@
-"""Contacts between bodies that are not manually driven: NPC with NPC, NPC with walker, walker with walker.
+"""Contacts between bodies that are not manually driven: NPC with NPC, NPC with walker.
 
 Why a separate pass: manually driven vehicles (`manual_vehicles`) sweep their moves and report
 their contacts (on both bodies) themselves, but NPCs follow their lanes and walkers their paths
@@ -14,7 +14,9 @@ perfectly inelastic collision, as `manual_vehicles`: reduced mass x relative vel
 the velocities the bodies had this tick (NPCs: lane speed along their heading; walkers: their
 step), the opposite impulse on the other body. Both events carry one location: the point of
 the pair's second body's box nearest to the first body's centre (rows in order), at the higher
-of the two base heights.
+of the two base heights. Walker with walker is not reported: our pedestrians share sidewalk
+paths and pass through each other by design (CARLA's steer around each other), so such an
+overlap is no crash.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import carla
 
 from driving.sim.collisions import closest_point_in_box, overlapping_pairs
 from driving.sim.world_bodies import ActorRecord, Bodies
-from driving.world import CollisionEvent
+from driving.world import ActorKind, CollisionEvent
 
 
 class ActorContacts:
@@ -47,7 +49,7 @@ class ActorContacts:
         events: list[CollisionEvent] = []
         for i, j in sorted(started):
             ri, rj = by_row.get(i), by_row.get(j)
-            if ri is None or rj is None:
+            if ri is None or rj is None or ri.kind == rj.kind == ActorKind.WALKER:
                 continue
             events.extend(_pair_events(bodies, i, j, ri, rj, frame))
         return events
