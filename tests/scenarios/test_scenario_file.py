@@ -6,13 +6,13 @@ import textwrap
 
 import carla
 import pytest
-from scenario_runs import route_geometry
 
 from driving.errors import InputError
 from planning.road_option import RoadOption
 from scenarios.file_placement import place_file_scenarios
 from scenarios.scenario_file import ScenarioSpec, Trigger, load_scenario_file
 from scenarios.source import load_scenario_source
+from tests.scenarios.scenario_runs import route_geometry
 
 # town_grid: ~87 m, a left turn at a signalized junction entered at ~16 m.
 KEYPOINTS = (carla.Location(198.25, -31.0, 0.0), carla.Location(258.096039, 1.75, 0.0))
@@ -126,3 +126,38 @@ def test_parameter_ranges_are_drawn_reproducibly_from_the_seed():
     assert first == draw(4)
     assert 5.0 <= first["speed"] <= 15.0 and first["fixed"] == 2.0
     assert {draw(s)["speed"] for s in range(5)} != {first["speed"]}
+
+
+def test_evaluator_runs_a_yaml_file_with_its_weather_and_sensor_faults(tmp_path, monkeypatch):
+    from driving.sim.embedded_world import EmbeddedWorld
+    from leaderboard.autoagents import agent_wrapper
+    from tests.scenarios.scenario_runs import run_with_scenarios
+
+    weathers, injectors = [], []
+    set_weather, wrapper_init = EmbeddedWorld.set_weather, agent_wrapper.AgentWrapper.__init__
+
+    def record_weather(self, weather):
+        weathers.append(weather)
+        return set_weather(self, weather)
+
+    def record_injector(self, agent, injector=None):
+        injectors.append(injector)
+        return wrapper_init(self, agent, injector)
+
+    monkeypatch.setattr(EmbeddedWorld, "set_weather", record_weather)
+    monkeypatch.setattr(agent_wrapper.AgentWrapper, "__init__", record_injector)
+    path = _write(tmp_path, """
+        scenarios:
+          - name: noisy_start
+            family: ControlLoss
+            trigger: {route_distance_m: 5}
+        conditions:
+          weather: {preset: HardRainNoon, sun_altitude_deg: -10}
+          sensor_faults: [{kind: gnss_noise_burst, noise_m: 5, burst_ticks: 10, period_ticks: 60}]
+        """)
+    record = run_with_scenarios("town_grid", KEYPOINTS, path, "expert")
+    assert record.status == "Completed"
+    assert [s["scenario"] for s in record.meta["scenarios"]] == ["noisy_start"]
+    assert weathers[-1].precipitation == carla.WeatherParameters.HardRainNoon.precipitation
+    assert weathers[-1].sun_altitude_angle == -10.0
+    assert injectors[-1] is not None and [type(f).__name__ for f in injectors[-1].faults] == ["GnssNoiseBurst"]
