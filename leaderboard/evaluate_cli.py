@@ -2,7 +2,7 @@
 
 Defaults that just work (the expert on the bundled `val_short` routes, results under
 runs/evaluate/), a rich progress bar per route, a summary table at the end and an optional
-top-down mp4 per route (`--video`). `--suite normal|adversarial` picks a route set and scenario
+top-down mp4 per route (`--video`); `--ray-address` runs the routes on a Ray cluster. `--suite normal|adversarial` picks a route set and scenario
 file together (`configs/suites/`). Takes every official evaluator argument as well. The
 summary says whether the results are eligible and why not (the default expert never is).
 """
@@ -69,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     args.video_dir = str(out / "videos") if args.video else None
     plan = plan_evaluation(args)
     console = Console()
+    where = (f"Ray at {plan.ray_address}" + (f", at most {plan.workers} at a time" if plan.workers > 1 else "")
+             if plan.ray_address else f"{plan.workers} worker(s)")
     console.print(f"[bold]evaluating[/] {plan.opts.agent} on {args.routes} "
-                  f"({len(plan.jobs)} route runs, {plan.workers} worker(s), track {plan.opts.track})")
+                  f"({len(plan.jobs)} route runs, {where}, track {plan.opts.track})")
     rows = []
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                   TimeElapsedColumn(), console=console) as progress:

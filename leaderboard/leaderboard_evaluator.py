@@ -3,8 +3,8 @@
 Arguments are the official LB1.0 ones (--routes, --scenarios, --repetitions, --routes-subset,
 --track, --agent, --agent-config, --checkpoint, --resume, --debug, --record, --timeout, --host,
 --port, --trafficManagerPort, --trafficManagerSeed) plus --backend (embedded by default),
---workers N (parallel routes, each worker with its own world) and --maps DIR (towns as
-<town>.xodr). Every route x repetition gets a record, written atomically after each route in
+--workers N (parallel routes, each worker with its own world), --ray-address ADDR (routes as
+Ray tasks on a cluster; `local` starts Ray here) and --maps DIR (towns as <town>.xodr). Every route x repetition gets a record, written atomically after each route in
 route order; --resume continues at the checkpoint's progress. All input is checked before the
 first route runs, so a typo fails at once with one clear message; options that only matter on a
 CARLA server (--record, and --host/--port/--trafficManagerPort when given) are ignored with one
@@ -63,6 +63,10 @@ def add_evaluator_arguments(parser: argparse.ArgumentParser, official_defaults: 
     parser.add_argument("--backend", default="embedded", help="world backend: embedded or carla")
     parser.add_argument("--workers", type=int, default=1, help="routes driven in parallel processes")
     parser.add_argument("--maps", default=None, help="folder of <town>.xodr maps for routes' towns")
+    parser.add_argument("--ray-address", default=None,
+                        help="run routes as Ray tasks: 'auto' (the cluster this machine joined), HOST:PORT, "
+                             "or 'local' (a Ray instance started for this run); --workers N then caps routes "
+                             "in flight; needs pip install -e '.[cluster]'")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class Plan:
     workers: int
     #: Why the results can never be eligible (privileged agent, RESEARCH track); () when they can.
     ineligible: tuple[str, ...] = ()
+    #: Ray cluster address (`auto`, HOST:PORT, `local`) to run jobs as Ray tasks; None: local processes.
+    ray_address: str | None = None
 
 
 def _positive_float(value: str, name: str) -> float:
@@ -158,6 +164,11 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
         raise InputError(f"--repetitions: expected an integer >= 1, got {args.repetitions}")
     if args.workers < 1:
         raise InputError(f"--workers: expected an integer >= 1, got {args.workers}")
+    ray_address = getattr(args, "ray_address", None) or None
+    if ray_address:  # a missing extra fails now, with the install command
+        from driving.jobs.ray_runner import import_ray
+
+        import_ray()
     timeout_s = _positive_float(args.timeout, "--timeout")
     try:
         seed = int(args.trafficManagerSeed)
@@ -190,17 +201,22 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
             load_map(resolved)  # a malformed map fails here, not mid-run (cached)
     agent_path, ineligible = _check_agent(args, track)
     record_dir = args.record if args.record and args.backend == SERVER_BACKEND else None
-    opts = RunOptions(agent=agent_path, agent_config=args.agent_config, track=track, timeout_s=timeout_s,
-                      backend=args.backend, backend_options=backend_options, maps_dir=args.maps, seed=seed, debug=args.debug,
-                      video_dir=getattr(args, "video_dir", None), record_dir=record_dir,
-                      scenarios_file=scenarios_file)
+    maps_dir, video_dir, agent_config = args.maps, getattr(args, "video_dir", None), args.agent_config
+    if ray_address:  # Ray workers run in their node's folder, not this one: paths must be absolute
+        maps_dir, video_dir, record_dir = (str(Path(p).resolve()) if p else p for p in (maps_dir, video_dir, record_dir))
+        if agent_config and Path(agent_config).exists():
+            agent_config = str(Path(agent_config).resolve())
+    opts = RunOptions(agent=agent_path, agent_config=agent_config, track=track, timeout_s=timeout_s,
+                      backend=args.backend, backend_options=backend_options, maps_dir=maps_dir, seed=seed, debug=args.debug,
+                      video_dir=video_dir, record_dir=record_dir, scenarios_file=scenarios_file)
     reps = args.repetitions
     jobs = [RouteJob(routes_path, args.routes_subset, pos, rep, pos * reps + rep)
             for pos in range(len(configs)) for rep in range(reps)]
     names = [configs[job.position].name for job in jobs]
     for warning in _ignored_server_options(args):  # once, and only for a plan that will run
         print(f"warning: {warning}", file=sys.stderr)
-    return Plan(jobs, names, opts, Path(args.checkpoint), bool(args.resume), reps, args.workers, ineligible)
+    return Plan(jobs, names, opts, Path(args.checkpoint), bool(args.resume), reps, args.workers, ineligible,
+                ray_address)
 
 
 def route_worker(payload: tuple[RouteJob, RunOptions, ProgressFn | None]) -> RouteOutcome:
@@ -224,7 +240,8 @@ def run_evaluation(plan: Plan, progress: ProgressFn | None = None,
     """Drive every pending job and write the results file after each route (route order).
 
     `progress(index, completion %, game s)` is called during routes (from a helper thread when
-    routes run in worker processes); `on_route(outcome, results)` after each recorded route.
+    routes run in worker processes or Ray tasks); `on_route(outcome, results)` after each recorded
+    route. Ray tasks finish in any order too; `in_order` keeps the file in route order either way.
     """
     from leaderboard.workers import ProgressChannel, in_order, process_state, run_jobs
 
@@ -237,9 +254,9 @@ def run_evaluation(plan: Plan, progress: ProgressFn | None = None,
                          f"of this routes file {plan.route_names[:3]}...")
     pending = plan.jobs[results.next_index:]
     try:
-        with ProgressChannel(progress, plan.workers) as channel:
+        with ProgressChannel(progress, plan.workers, plan.ray_address) as channel:
             payloads = [(job, plan.opts, channel.reporter) for job in pending]
-            for pos, outcome in in_order(run_jobs(route_worker, payloads, plan.workers)):
+            for pos, outcome in in_order(run_jobs(route_worker, payloads, plan.workers, plan.ray_address)):
                 job = pending[pos]
                 if isinstance(outcome, BaseException):
                     routes = process_state().routes(job.routes_path, job.routes_subset)
@@ -249,7 +266,7 @@ def run_evaluation(plan: Plan, progress: ProgressFn | None = None,
                 if on_route is not None:
                     on_route(outcome, results)
     finally:
-        if plan.workers <= 1:
+        if plan.workers <= 1 and not plan.ray_address:
             process_state().close()
     return results
 
