@@ -22,9 +22,11 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("sim", "preview"): ("driving.commands.sim_preview", "top-down picture of a map with actors and a route"),
     ("sim", "snapshot"): ("driving.sim.snapshot", "save every sensor of a standard rig as PNG"),
     ("sim", "maps"): ("driving.commands.sim_maps", "list bundled maps with their size and signals"),
+    ("dataset", "stats"): ("driving.commands.dataset_stats", "frames, hours, km and label balance of a dataset"),
+    ("dataset", "check"): ("driving.commands.dataset_check", "find missing, truncated and unreadable dataset files"),
 }
 
-GROUP_HELP = {"sim": "embedded simulator tools"}
+GROUP_HELP = {"sim": "embedded simulator tools", "dataset": "dataset tools: statistics and integrity checks"}
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:

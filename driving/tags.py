@@ -80,3 +80,11 @@ CARLA_0916_TO_0910: dict[int, Tag] = {
     21: Tag.DYNAMIC, 22: Tag.OTHER, 23: Tag.WATER, 24: Tag.ROAD_LINE, 25: Tag.GROUND,
     26: Tag.BRIDGE, 27: Tag.RAIL_TRACK, 28: Tag.GUARD_RAIL,
 }
+
+#: TransFuser 2022's data agent (team_code_autopilot/data_agent.py `_change_seg_tl`) rewrites the
+#: TrafficLight pixels (18) of the light the ego obeys to 23 when it is red and 24 when yellow
+#: (green stays 18). Those are light *states*, not classes of the 23-class set: read them back as
+#: the TrafficLight class they were, the exact inverse (the light state is a separate label,
+#: `light_hazard`). e2etransfuser's LetFuser/data.py instead one-hots over range(23), which leaves
+#: such pixels with no class at all; a long tag target cannot express that.
+TRANSFUSER_2022_EXTRA_TAGS: dict[int, Tag] = {23: Tag.TRAFFIC_LIGHT, 24: Tag.TRAFFIC_LIGHT}

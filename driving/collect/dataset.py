@@ -1,11 +1,17 @@
-"""PyTorch Dataset over complete route folders (layout and conventions in `driving.collect.layout`).
+"""PyTorch Dataset over complete route folders, each read by its layout's `RouteReader`.
+
+Route folders are ours (`driving.collect.layout`, with a manifest) or TransFuser 2022's
+(`driving.collect.transfuser_layout`, no manifest); `driving.collect.route_reader` decides per
+folder, so a root may mix both, and hands out frames in one set of conventions (CARLA world
+positions, compass heading, BGR images, normalised depth, CARLA 0.9.10 tags).
 
 Measurements are small, so they are all read and checked when the dataset is built (a corrupt
-JSON fails at start-up, naming its file); images are read per sample. Labels come from each
-frame's own measurements: the `waypoints` field holds the future positions 0.5 s apart in
-world coordinates, converted here to the current ego frame (x forward, y right, metres), as
-TransFuser converts future positions; frames with fewer future waypoints than the model
-predicts (the end of a route) are not samples.
+JSON fails at start-up, naming its file); images are read per sample. Labels come from the
+measurements: the driven future positions one waypoint interval apart (the reader's
+`future_positions`), converted here to the current ego frame (x forward, y right, metres), as
+TransFuser converts future positions; frames with fewer future positions than the model
+predicts (the end of a route) are not samples. When `DatasetConfig.waypoint_interval_s` is set,
+a route whose frames are saved at another interval is refused (its labels would be spaced wrong).
 
 Image pipeline, as the reference: the stitched 960 x 160 panorama is centre-cropped to 768 px
 wide (the reference's 160 x 768 input; `crop_fraction` of the width), then resized to the
@@ -26,25 +32,17 @@ import torch
 from torch.utils.data import Dataset
 
 from driving.collect.augment import color_jitter, crop_shift_for_yaw, rotate_points_yaw, yaw_of_crop_shift
-from driving.collect.layout import (
-    DEPTH_DIR,
-    MEASUREMENTS_DIR,
-    NUM_VIEWS,
-    RGB_DIR,
-    SEMANTICS_DIR,
-    VIEW_FOV_DEG,
-    find_route_dirs,
-    frame_paths,
-    read_json,
-    read_manifest,
+from driving.collect.layout import NUM_VIEWS, VIEW_FOV_DEG
+from driving.collect.route_reader import (
+    NUM_COMMANDS,
+    RouteReader,
+    check_frame_interval,
+    discover_routes,
+    open_route,
 )
 from driving.errors import InputError
-from driving.image_codecs import decode_depth_normalized, tags_from_semantic
 from driving.tags import NUM_TAGS
 from perception.panorama import centre_crop
-
-NUM_COMMANDS = 6
-_LANEFOLLOW = 4
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,8 @@ class DatasetConfig:
     `input_height`/`input_width`: the model's input (pixels); `crop_fraction`: the share of the
     stitched panorama's width kept by the centre crop (768 / 960 = 0.8 in the reference; the
     model's `input_width / (3 * camera_width_px)`); `max_yaw_deg`/`color_jitter`: augmentation
-    strength when the dataset is built with augment=True.
+    strength when the dataset is built with augment=True; `waypoint_interval_s`: the model's
+    waypoint spacing (seconds), routes saved at another frame interval are refused (None: no check).
     """
 
     input_height: int = 160
@@ -64,6 +63,7 @@ class DatasetConfig:
     num_classes: int = NUM_TAGS
     max_yaw_deg: float = 5.0
     color_jitter: float = 0.2
+    waypoint_interval_s: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("input_height", "input_width", "num_waypoints", "num_classes"):
@@ -73,6 +73,8 @@ class DatasetConfig:
             raise InputError(f"dataset config: crop_fraction must be in (0, 1], got {self.crop_fraction}")
         if self.max_yaw_deg < 0 or not 0 <= self.color_jitter < 1:
             raise InputError("dataset config: max_yaw_deg must be >= 0 and color_jitter in [0, 1)")
+        if self.waypoint_interval_s is not None and self.waypoint_interval_s <= 0:
+            raise InputError(f"dataset config: waypoint_interval_s must be > 0 s, got {self.waypoint_interval_s}")
 
 
 def world_to_ego(points_xy: np.ndarray, ego_xy: np.ndarray, theta_rad: float) -> np.ndarray:
@@ -90,7 +92,7 @@ def world_to_ego(points_xy: np.ndarray, ego_xy: np.ndarray, theta_rad: float) ->
 class _Labels:
     """Per-sample labels prepared at build time (ego frame), so __getitem__ only reads images."""
 
-    route: Path
+    reader: RouteReader
     index: int
     waypoints: np.ndarray  # [K, 2] ego frame
     target_point: np.ndarray  # [2] ego frame
@@ -99,39 +101,20 @@ class _Labels:
     control: tuple[float, float, float]
     red_light: float
 
+    @property
+    def route(self) -> Path:
+        return self.reader.route
 
-def _read_labels(route: Path, index: int, num_waypoints: int) -> _Labels | None:
-    path = frame_paths(route, index)[MEASUREMENTS_DIR]
-    m = read_json(path, "measurements")
-    try:
-        ego = np.array([float(m["x"]), float(m["y"])])
-        theta = float(m["theta"])
-        wps = np.asarray(m["waypoints"], dtype=np.float64).reshape(-1, 2)
-        target = np.array([float(m["x_command"]), float(m["y_command"])])
-        command = int(m["command"])
-        control = (float(m["steer"]), float(m["throttle"]), float(m["brake"]))
-        speed = float(m["speed"])
-        red = float(m["light_hazard"])
-    except KeyError as exc:
-        raise InputError(f"{path}: measurements miss field {exc}") from None
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"{path}: malformed measurements ({exc})") from None
-    if command == -1:
-        command = _LANEFOLLOW
-    if not 1 <= command <= NUM_COMMANDS:
-        raise InputError(f"{path}: field 'command' must be 1..6, got {command}")
-    if len(wps) < num_waypoints:
+
+def _labels(reader: RouteReader, index: int, num_waypoints: int) -> _Labels | None:
+    f = reader.frame(index)
+    future = reader.future_positions(index, num_waypoints)
+    if len(future) < num_waypoints:
         return None
-    return _Labels(route, index, world_to_ego(wps[:num_waypoints], ego, theta),
-                   world_to_ego(target, ego, theta), command, speed,
-                   (0.0 if math.isnan(control[0]) else control[0], control[1], control[2]), red)
-
-
-def _imread(path: Path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
-    img = cv2.imread(str(path), flags)
-    if img is None:
-        raise InputError(f"{path}: missing or not a decodable image")
-    return img
+    ego = np.array([f.x, f.y])
+    return _Labels(reader, index, world_to_ego(future, ego, f.theta),
+                   world_to_ego(np.array([f.target_x, f.target_y]), ego, f.theta), f.command, f.speed,
+                   (f.steer, f.throttle, f.brake), f.red_light)
 
 
 class LeTFuserDataset(Dataset):
@@ -143,27 +126,30 @@ class LeTFuserDataset(Dataset):
     control [3] (steer, throttle, brake as recorded), red_light [1].
     """
 
-    def __init__(self, root: str | Path, config: DatasetConfig, routes: Sequence[str | Path] | None = None,
-                 augment: bool = False) -> None:
+    def __init__(self, root: str | Path, config: DatasetConfig,
+                 routes: Sequence[str | Path | RouteReader] | None = None, augment: bool = False) -> None:
         self.root = Path(root)
         self.config = config
         self.augment = augment
         if routes is None:
-            complete, incomplete = find_route_dirs(self.root)
+            readers, incomplete = discover_routes(self.root)
             for r in incomplete:
                 warnings.warn(f"{r}: no manifest, route incomplete; skipped", stacklevel=2)
         else:
-            complete = [Path(r) if Path(r).is_absolute() else self.root / r for r in routes]
-        self.routes = complete
+            readers = [r if isinstance(r, RouteReader) else open_route(r if Path(r).is_absolute() else self.root / r)
+                       for r in routes]
+        if config.waypoint_interval_s is not None:
+            check_frame_interval(readers, config.waypoint_interval_s)
+        self.readers = readers
+        self.routes = [r.route for r in readers]
         self.samples: list[_Labels] = []
-        for route in complete:
-            manifest = read_manifest(route)
-            for index in range(manifest["frame_count"]):
-                labels = _read_labels(route, index, config.num_waypoints)
+        for reader in readers:
+            for index in reader.frame_indices():
+                labels = _labels(reader, index, config.num_waypoints)
                 if labels is not None:
                     self.samples.append(labels)
         if not self.samples:
-            raise InputError(f"{self.root}: no usable frames (complete routes: {len(complete)}; a frame needs "
+            raise InputError(f"{self.root}: no usable frames (complete routes: {len(readers)}; a frame needs "
                              f"{config.num_waypoints} future waypoints)")
 
     def __len__(self) -> int:
@@ -179,22 +165,17 @@ class LeTFuserDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.samples[i]
         c = self.config
-        paths = frame_paths(s.route, s.index)
-        rgb = _imread(paths[RGB_DIR], cv2.IMREAD_COLOR)
-        depth_img = _imread(paths[DEPTH_DIR])
-        sem_img = _imread(paths[SEMANTICS_DIR])
+        rgb = s.reader.read_rgb(s.index)
+        depth = s.reader.read_depth(s.index)
+        tags = s.reader.read_tags(s.index)
         height, width = rgb.shape[:2]
-        if depth_img.shape[:2] != (height, width) or sem_img.shape[:2] != (height, width):
-            raise InputError(f"{paths[RGB_DIR]}: rgb, depth and semantics sizes differ "
-                             f"({rgb.shape[:2]}, {depth_img.shape[:2]}, {sem_img.shape[:2]})")
+        where = f"{s.route} frame {s.index}"
+        if depth.shape[:2] != (height, width) or tags.shape[:2] != (height, width):
+            raise InputError(f"{where}: rgb, depth and semantics sizes differ "
+                             f"({rgb.shape[:2]}, {depth.shape[:2]}, {tags.shape[:2]})")
         crop_px = round(width * c.crop_fraction)
-        try:
-            depth = decode_depth_normalized(depth_img)
-        except ValueError as exc:
-            raise InputError(f"{paths[DEPTH_DIR]}: {exc}") from None
-        tags = tags_from_semantic(sem_img)
         if int(tags.max()) >= c.num_classes:
-            raise InputError(f"{paths[SEMANTICS_DIR]}: tag {int(tags.max())} >= {c.num_classes} classes")
+            raise InputError(f"{where}: semantic tag {int(tags.max())} >= {c.num_classes} classes")
 
         waypoints, target = s.waypoints, s.target_point
         shift = 0

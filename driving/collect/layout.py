@@ -33,6 +33,9 @@ metres, x east/forward, y south/right, left-handed as CARLA):
 - `junction`, `vehicle_hazard`, `light_hazard`, `walker_hazard`, `stop_sign_hazard`: bools;
   `light_hazard` is the red-light label.
 - `ego_matrix`: the ego transform as a 4 x 4 matrix (`carla.Transform.get_matrix()`).
+
+Readers: `driving.collect.letfuser_reader` reads this layout; other layouts (TransFuser 2022's,
+whose x, y, depth and tags differ) have their own reader behind `driving.collect.route_reader`.
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
 from driving.collect.dataset import DatasetConfig, LeTFuserDataset
-from driving.collect.layout import find_route_dirs, town_of
+from driving.collect.route_reader import RouteReader, check_frame_interval, discover_routes
 from driving.collect.writer import write_json_atomic
 from driving.config import to_dict
 from driving.errors import InputError
@@ -73,24 +73,28 @@ def setup_distributed() -> DistContext:
 
 
 def dataset_config_for(model_config: Any, experiment: ExperimentConfig) -> DatasetConfig:
-    """The dataset's crop and sizes follow the model's camera geometry (crop = input / 3 views)."""
+    """The dataset's crop and sizes follow the model's camera geometry (crop = input / 3 views);
+    its routes must be saved at the model's waypoint interval."""
     width = int(getattr(model_config, "input_width", 768))
     camera_w = getattr(model_config, "camera_width_px", None)
     crop_fraction = width / (3 * camera_w) if camera_w else 0.8
     return DatasetConfig(input_height=int(getattr(model_config, "input_height", 160)), input_width=width,
                          crop_fraction=crop_fraction, num_waypoints=int(getattr(model_config, "num_waypoints", 3)),
                          num_classes=int(getattr(model_config, "num_classes", 23)),
-                         max_yaw_deg=experiment.train.max_yaw_deg, color_jitter=experiment.train.color_jitter)
+                         max_yaw_deg=experiment.train.max_yaw_deg, color_jitter=experiment.train.color_jitter,
+                         waypoint_interval_s=float(getattr(model_config, "waypoint_interval_s", 0.5)))
 
 
-def split_routes(root: str | Path, val_towns: Sequence[str], val_fraction: float) -> tuple[list[Path], list[Path]]:
-    """(train, val) complete routes: by town when both sides are non-empty, else the sorted tail."""
-    complete, incomplete = find_route_dirs(root)
+def split_routes(root: str | Path, val_towns: Sequence[str],
+                 val_fraction: float) -> tuple[list[RouteReader], list[RouteReader]]:
+    """(train, val) complete routes of any known layout: by town when both sides are non-empty, else the sorted tail."""
+    complete, incomplete = discover_routes(root)
     for r in incomplete:
         warnings.warn(f"{r}: no manifest, route incomplete; skipped", stacklevel=2)
     if not complete:
-        raise InputError(f"{root}: no complete route (a route folder needs measurements/ and manifest.json)")
-    val = [r for r in complete if town_of(r) in set(val_towns)]
+        raise InputError(f"{root}: no complete route (a route folder needs measurements/ and manifest.json, or "
+                         f"the TransFuser 2022 folder set)")
+    val = [r for r in complete if r.town in set(val_towns)]
     train = [r for r in complete if r not in val]
     if val and train:
         return train, val
@@ -321,6 +325,7 @@ def train(experiment: ExperimentConfig, data_root: str | Path, out_dir: str | Pa
         torch.manual_seed(cfg.seed + ctx.rank)
         train_routes, val_routes = split_routes(data_root, cfg.val_towns, cfg.val_fraction)
         ds_cfg = dataset_config_for(experiment.model, experiment)
+        check_frame_interval(train_routes + val_routes, ds_cfg.waypoint_interval_s, experiment.path)  # before any frame
         train_loader = _make_loader(LeTFuserDataset(data_root, ds_cfg, train_routes, augment=cfg.augment), cfg,
                                     ctx, shuffle=True)
         val_loader = _make_loader(LeTFuserDataset(data_root, ds_cfg, val_routes), cfg, ctx, shuffle=False)
