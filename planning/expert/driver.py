@@ -35,6 +35,8 @@ PATH_EXTRA_M = 15.0
 PATH_MIN_M = 20.0
 #: An actor slower than this (m/s) stands still.
 STANDING_MPS = 0.1
+#: The front stops this far (m) before a signalized junction's entry when it holds there (`_box_limit`).
+BOX_STOP_MARGIN_M = 0.5
 #: A standing vehicle whose heading differs from the route's by more than this crosses it.
 CROSSING_ANGLE_RAD = math.radians(30.0)
 #: Bumper gap (metres) kept while creeping.
@@ -96,6 +98,7 @@ class ExpertDriver:
         self.speed_pid = PIDController(self.config.speed_gains)
         self._labels: dict[str, Any] = {}
         #: The nearest vehicle and walker obstacles of the last step (None when the path was clear).
+        self._box_entry_m = math.nan  # the junction entry the ego holds before (`_box_limit`)
         self.obstacles: dict[str, Obstacle | None] = {"vehicle": None, "walker": None}
         self._blocked_s = 0.0  # standing still for a standing crossing vehicle (s)
         self._creep_left_s = 0.0  # deadlock breaking still active (s)
@@ -189,6 +192,28 @@ class ExpertDriver:
         return obstacle, follow_speed_mps(obstacle, hl, cfg.stop_gap_m, cfg.follow_time_gap_s,
                                           cfg.comfort_decel_mps2)
 
+    def _box_limit(self, vehicle: Obstacle, v: float, hl: float, horizon_m: float) -> float | None:
+        """Speed that stops the front before a signalized junction's entry when the vehicle ahead
+        would otherwise stop the ego with its body across that entry (None: no such case).
+
+        The official red-light test fires when the light turns red while the line lies under the
+        ego's tail, standing or not: braking for a car crossing just past the entry left the ego
+        straddling it, and the light changed (Town03 training 26). Only when the stop before the
+        entry takes at most `yellow_max_decel_mps2`; otherwise the ego goes on as before."""
+        cfg, r = self.config, self.route
+        front = r.s_ego + hl
+        entry = self.signals.light_entry_ahead_m(front, horizon_m)
+        stop_front = r.s_ego + vehicle.distance_m - cfg.stop_gap_m
+        if not math.isfinite(entry) or not entry < stop_front < entry + self.signals.passed_m():
+            self._box_entry_m = math.nan
+            return None
+        room = entry - front - BOX_STOP_MARGIN_M
+        if entry != self._box_entry_m:  # a new hold: only if the ego can still stop before the entry
+            if room <= 0.0 or v * v > 2.0 * cfg.yellow_max_decel_mps2 * room:
+                return None
+            self._box_entry_m = entry
+        return math.sqrt(2.0 * cfg.comfort_decel_mps2 * max(room, 0.0))
+
     def _lane_change_limit(self, ego: ActorState, actors: list[ActorState], v: float, horizon_m: float,
                            dt_s: float) -> float | None:
         """Speed that stops the ego's front before the commit point of the next lane-change zone
@@ -236,6 +261,9 @@ class ExpertDriver:
         vehicle, vehicle_speed = self._vehicle_limit(actors, ego, horizon, world.fixed_delta_seconds)
         if vehicle_speed is not None:
             limits["vehicle"] = vehicle_speed
+            box = self._box_limit(vehicle, v, hl, horizon)
+            if box is not None:
+                limits["box"] = box
         gap_limit = self._lane_change_limit(ego, actors, v, horizon, world.fixed_delta_seconds)
         if gap_limit is not None:
             limits["lane_change"] = gap_limit
@@ -353,7 +381,7 @@ class ExpertDriver:
             "command": int(command), "next_command": int(next_command),
             "light_hazard": bool(self.signals.light_hazard),
             "stop_sign_hazard": bool(self.signals.stop_sign_hazard and binding("signal")),
-            "vehicle_hazard": binding("vehicle") or binding("lane_change"),
+            "vehicle_hazard": binding("vehicle") or binding("lane_change") or binding("box"),
             "walker_hazard": binding("walker"),
             "junction": bool(r.junction[r.ahead(JUNCTION_LABEL_M)].any()),
             "angle": math.degrees(angle) / 90.0,

@@ -172,6 +172,14 @@ class SignalMonitor:
             return max(gap, 0.0)
         return math.inf
 
+    def light_entry_ahead_m(self, s_front_m: float, within_m: float) -> float:
+        """Arc length (m) of the junction entry of the first light whose entry the front has not
+        reached, if within `within_m` of the front; nan if none."""
+        for line in self.lines:
+            if line.is_light and 0.0 < _entry(line) - s_front_m <= within_m:
+                return _entry(line)
+        return math.nan
+
     def passed_m(self) -> float:
         """How far (m) past the junction entry the front must be for a light to be passed: the
         whole car and TAIL_CHECK_M behind it are through."""
