@@ -33,6 +33,7 @@ from driving.collect.layout import (
     RGB_DIR,
     SEMANTICS_DIR,
     VIEW_FOV_DEG,
+    expert_failed,
     find_route_dirs,
     frame_paths,
     read_json,
@@ -144,7 +145,10 @@ class LeTFuserDataset(Dataset):
     """
 
     def __init__(self, root: str | Path, config: DatasetConfig, routes: Sequence[str | Path] | None = None,
-                 augment: bool = False) -> None:
+                 augment: bool = False, include_failed: bool = False) -> None:
+        """`include_failed`: also read routes whose manifest says the expert failed (`expert_failed`:
+        an infraction, a timeout or a block), which are skipped by default unless the collector
+        was told to keep them (`include_failed` in the manifest, `driving collect --include-failed`)."""
         self.root = Path(root)
         self.config = config
         self.augment = augment
@@ -154,16 +158,22 @@ class LeTFuserDataset(Dataset):
                 warnings.warn(f"{r}: no manifest, route incomplete; skipped", stacklevel=2)
         else:
             complete = [Path(r) if Path(r).is_absolute() else self.root / r for r in routes]
-        self.routes = complete
+        self.routes: list[Path] = []
+        self.skipped_failed: list[Path] = []
         self.samples: list[_Labels] = []
         for route in complete:
             manifest = read_manifest(route)
+            if expert_failed(manifest) and not (include_failed or manifest.get("include_failed", False)):
+                self.skipped_failed.append(route)
+                continue
+            self.routes.append(route)
             for index in range(manifest["frame_count"]):
                 labels = _read_labels(route, index, config.num_waypoints)
                 if labels is not None:
                     self.samples.append(labels)
         if not self.samples:
-            raise InputError(f"{self.root}: no usable frames (complete routes: {len(complete)}; a frame needs "
+            raise InputError(f"{self.root}: no usable frames (complete routes: {len(complete)}, of which "
+                             f"{len(self.skipped_failed)} skipped as expert_failed; a frame needs "
                              f"{config.num_waypoints} future waypoints)")
 
     def __len__(self) -> int:
