@@ -47,13 +47,19 @@ def is_temp_file(path: str | Path) -> bool:
     return name.startswith(".") and ".tmp" in name
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write `data` to `path` atomically (fsynced before the rename); returns the path."""
+def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> Path:
+    """Write `data` to `path` atomically (fsynced before the rename); returns the path.
+
+    `fsync=False` skips the fsync: the rename still makes a process crash leave either the old or
+    the new file, but after a power loss the file may be empty. For callers that fsync a batch of
+    files later, before writing what marks them as valid (the dataset writer's manifest).
+    """
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
     return path
 
 

@@ -17,6 +17,7 @@ from driving.errors import InputError
 COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("", "evaluate"): ("leaderboard.evaluate_cli", "evaluate an agent on leaderboard routes (friendly front)"),
     ("", "attack"): ("driving.commands.attack", "search a scenario family's parameters for an agent's worst cases"),
+    ("", "collect"): ("driving.commands.collect", "the expert drives routes; the LeTFuser rig and labels are saved"),
     ("", "train"): ("driving.training.train_cli", "train a LeTFuser model on a collected dataset"),
     ("", "export-model"): ("driving.training.export_cli", "turn a training checkpoint into a deployable model folder"),
     ("sim", "preview"): ("driving.commands.sim_preview", "top-down picture of a map with actors and a route"),

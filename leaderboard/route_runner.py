@@ -229,6 +229,10 @@ class RouteRun:
         self.caller = AgentCaller()
         self.video: Any = None
         self._game_time = 0.0
+        #: Set once the route is set up (for subclasses' hooks): the map, the dense plan, the ego.
+        self.carla_map: carla.Map | None = None
+        self.plan: Any = None  # planning.route_planner.InterpolatedRoute
+        self.ego_id: int | None = None
 
     def log(self, message: str) -> None:
         if self.opts.debug:
@@ -256,13 +260,14 @@ class RouteRun:
             town = resolve_town(config.town, opts.maps_dir, server_towns=opts.backend == SERVER_BACKEND)
             carla_map = world.load_map(town, opts.seed + self.job.index)
             plan = interpolate_trajectory(carla_map, list(config.keypoints))
+            self.carla_map, self.plan = carla_map, plan
             self.route_length_m = sum(a[0].location.distance(b[0].location)
                                       for a, b in zip(plan.world[:-1], plan.world[1:]))
             self._place_scenarios(plan.world, carla_map)
             start = plan.world[0][0]
             spawn = carla.Transform(carla.Location(start.location.x, start.location.y,
                                                    start.location.z + SPAWN_LIFT_M), start.rotation)
-            ego_id = world.spawn_vehicle(spawn, role_name="hero")
+            ego_id = self.ego_id = world.spawn_vehicle(spawn, role_name="hero")
             vehicles, walkers = _traffic_counts(config)
             world.spawn_traffic(vehicles, walkers, seed=opts.seed + self.job.index)
             world.set_weather(weather_at(config.weathers, 0.0))
@@ -301,6 +306,7 @@ class RouteRun:
 
                 path = Path(opts.video_dir) / f"{config.name}_{self.job.index}.mp4"
                 self.video = RouteVideo(path, world, [t for t, _ in plan.world], ego_id)
+            self.on_start()
             if opts.record_dir:  # last: nothing after it can fail before the loop stops it
                 world.start_recorder(recorder_path(opts.record_dir, config.name, self.job.repetition))
         except Exception as exc:  # noqa: BLE001
@@ -324,6 +330,16 @@ class RouteRun:
                 {"type": t.kind, "message": t.message, "scenarios": list(t.scenarios)} for t in self.scenarios.tagged]
         self.log(f"{record.status}: score {record.scores['score_composed']:.2f} {error}")
         return RouteOutcome(record, self.sensors, error)
+
+    # ---- hooks for subclasses (data collection); the evaluator's own run leaves them as they are ----
+    def on_start(self) -> None:
+        """Called once the agent's sensors are attached, before the first tick (`carla_map`, `plan`
+        and `ego_id` are set). A failure is recorded as a simulation failure."""
+
+    def on_tick(self, ticks: int, control: carla.VehicleControl, criteria: RouteCriteria) -> carla.VehicleControl:
+        """Called every tick after the agent decided and the criteria were updated, before the control
+        is applied; returns the control to apply (the evaluator applies the agent's unchanged)."""
+        return control
 
     def _place_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map) -> None:
         """Place the route's scenarios (`--scenarios` file; LB2.0 blocks reported as skipped), log them."""
@@ -414,6 +430,7 @@ class RouteRun:
                 if self.scenarios is not None:
                     self.scenarios.before_tick(self._game_time)
                     control = self.scenarios.filter_control(control)
+                control = self.on_tick(ticks, control, criteria)
                 world.apply_control(ego_id, control)
                 world.tick()
             except Exception as exc:  # noqa: BLE001

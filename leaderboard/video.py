@@ -57,45 +57,37 @@ DETOUR_MARGIN_M = 40.0  # the ego may stray this far from the route before leavi
 FINISH_BGR = ((255, 255, 255), (20, 20, 20))
 
 
-class RouteVideo:
-    """Collects frames of one route and writes them to `path` (mp4) on `close`."""
+class RouteTopDown:
+    """The route's top-down picture around the ego: static layers drawn once, movers drawn per call.
 
-    def __init__(self, path: str | Path, world: World, route: list[carla.Transform], ego_id: int) -> None:
-        self.path = Path(path)
+    Shared by the route video (`RouteVideo`, north-up with an overlay) and the dataset collector's
+    label images (`driving.collect.topdown`, rotated ego-up). `pixels_per_metre` is lowered for a
+    route whose background would exceed `max_background_px` a side (`ppm` holds the value used).
+    """
+
+    def __init__(self, world: World, route: list[carla.Transform], pixels_per_metre: float = PIXELS_PER_METRE,
+                 window_px: int = WINDOW_PX, max_background_px: int = MAX_BACKGROUND_PX) -> None:
         self._world = world
-        self._ego_id = ego_id
-        self.frames = 0
+        self.window_px = window_px
         self._route_xy = np.array([(t.location.x, t.location.y) for t in route],
                                   dtype=np.float64).reshape(-1, 2)
-        seg = np.linalg.norm(np.diff(self._route_xy, axis=0), axis=1)
-        self._route_cum_m = np.concatenate([[0.0], np.cumsum(seg)])
-        self._route_idx = 0
-        self._background = self._draw_background(world, route)
-        self._half_view_m = WINDOW_PX / 2 * math.sqrt(2) / self._ppm + ACTOR_REACH_M
-        self._atomic = atomic_path(self.path)
-        self._tmp = self._atomic.__enter__()
-        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), FPS,
-                                       (WINDOW_PX, WINDOW_PX))
-        if not self._writer.isOpened():
-            self._atomic.__exit__(RuntimeError, RuntimeError("no writer"), None)
-            raise RuntimeError(f"video {self.path}: OpenCV cannot open an {FOURCC} mp4 writer")
-        self._closed = False
+        self.background = self._draw_background(world, route, pixels_per_metre, max_background_px)
+        self.half_view_m = window_px / 2 * math.sqrt(2) / self.ppm + ACTOR_REACH_M
 
-    # ---- once per route ---------------------------------------------------------------
-    def _draw_background(self, world: World, route: list[carla.Transform]) -> Canvas:
+    def _draw_background(self, world: World, route: list[carla.Transform], ppm: float,
+                         max_background_px: int) -> Canvas:
         """Static layers over the route's box plus half a window and `DETOUR_MARGIN_M`.
 
-        Also sets `_ppm` (pixels per metre) and `_marks` (the traffic lights to colour per frame).
+        Also sets `ppm` (pixels per metre) and `_marks` (the traffic lights to colour per frame).
         """
         xy = self._route_xy if len(self._route_xy) else np.zeros((1, 2))
         span_m = max(float(np.ptp(xy[:, 0])), float(np.ptp(xy[:, 1])), 1.0)
-        margin_px = WINDOW_PX / 2 + 16
-        self._ppm = min(PIXELS_PER_METRE,
-                        (MAX_BACKGROUND_PX - 2 * margin_px) / (span_m + 2 * DETOUR_MARGIN_M))
-        margin_m = margin_px / self._ppm + DETOUR_MARGIN_M
+        margin_px = self.window_px / 2 + 16
+        self.ppm = min(ppm, (max_background_px - 2 * margin_px) / (span_m + 2 * DETOUR_MARGIN_M))
+        margin_m = margin_px / self.ppm + DETOUR_MARGIN_M
         bounds = (float(xy[:, 0].min()) - margin_m, float(xy[:, 1].min()) - margin_m,
                   float(xy[:, 0].max()) + margin_m, float(xy[:, 1].max()) + margin_m)
-        cv = Canvas(bounds, self._ppm)
+        cv = Canvas(bounds, self.ppm)
         cv.img[:] = OUTSIDE_BGR
         box = shapely.box(*bounds)
         layout, signals = getattr(world, "layout", None), getattr(world, "signals", None)
@@ -126,6 +118,49 @@ class RouteVideo:
             yaw = w.transform.rotation.yaw
             cv.fill(box_corners(loc.x, loc.y, math.radians(yaw), LANE_STEP_M / 2 + 0.2, w.lane_width / 2), LANE_BGR)
 
+    def render(self, ego: ActorState, actors: list[ActorState]) -> np.ndarray:
+        """A `window_px` square BGR image centred on `ego`, north-up: background, lights, actors."""
+        bg = self.background
+        ex, ey = ego.transform.location.x, ego.transform.location.y
+        x0 = round((ex - bg.min_x) * self.ppm) - self.window_px // 2
+        y0 = round((ey - bg.min_y) * self.ppm) - self.window_px // 2
+        img = _crop(bg.img, x0, y0, self.window_px)
+        cv = Canvas.wrap(img, bg.min_x + x0 / self.ppm, bg.min_y + y0 / self.ppm, self.ppm)
+        if len(self._marks):
+            near = np.abs(self._mark_xy - (ex, ey)).max(axis=1) <= self.half_view_m
+            marks = [m for m, keep in zip(self._marks, near) if keep]
+            states = {m.light_id: self._world.get_traffic_light_state(m.light_id) for m in marks}
+            draw_lights(cv, marks, states)
+        reach = self.half_view_m
+        others = [a for a in actors if a.id != ego.id and abs(a.transform.location.x - ex) <= reach
+                  and abs(a.transform.location.y - ey) <= reach]
+        draw_actors(cv, others + [ego])  # the ego last, on top
+        return img
+
+
+class RouteVideo:
+    """Collects frames of one route and writes them to `path` (mp4) on `close`."""
+
+    def __init__(self, path: str | Path, world: World, route: list[carla.Transform], ego_id: int) -> None:
+        self.path = Path(path)
+        self._world = world
+        self._ego_id = ego_id
+        self.frames = 0
+        self._topdown = RouteTopDown(world, route)
+        self._route_xy = self._topdown._route_xy
+        seg = np.linalg.norm(np.diff(self._route_xy, axis=0), axis=1)
+        self._route_cum_m = np.concatenate([[0.0], np.cumsum(seg)])
+        self._route_idx = 0
+        self._ppm = self._topdown.ppm
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), FPS,
+                                       (WINDOW_PX, WINDOW_PX))
+        if not self._writer.isOpened():
+            self._atomic.__exit__(RuntimeError, RuntimeError("no writer"), None)
+            raise RuntimeError(f"video {self.path}: OpenCV cannot open an {FOURCC} mp4 writer")
+        self._closed = False
+
     # ---- every frame ------------------------------------------------------------------
     def add_frame(self, tick: int, progress_pct: float | None = None, infractions: int | None = None) -> None:
         """Draw the current world state (called every tick; keeps every TICKS_PER_FRAME-th).
@@ -146,21 +181,8 @@ class RouteVideo:
     def render(self, ego: ActorState, actors: list[ActorState], progress_pct: float | None = None,
                infractions: int | None = None) -> np.ndarray:
         """One WINDOW_PX square BGR frame centred on `ego` (lights read from the world)."""
-        bg = self._background
+        img = self._topdown.render(ego, actors)
         ex, ey = ego.transform.location.x, ego.transform.location.y
-        x0 = round((ex - bg.min_x) * self._ppm) - WINDOW_PX // 2
-        y0 = round((ey - bg.min_y) * self._ppm) - WINDOW_PX // 2
-        img = _crop(bg.img, x0, y0, WINDOW_PX)
-        cv = Canvas.wrap(img, bg.min_x + x0 / self._ppm, bg.min_y + y0 / self._ppm, self._ppm)
-        if len(self._marks):
-            near = np.abs(self._mark_xy - (ex, ey)).max(axis=1) <= self._half_view_m
-            marks = [m for m, keep in zip(self._marks, near) if keep]
-            states = {m.light_id: self._world.get_traffic_light_state(m.light_id) for m in marks}
-            draw_lights(cv, marks, states)
-        reach = self._half_view_m
-        others = [a for a in actors if a.id != ego.id and abs(a.transform.location.x - ex) <= reach
-                  and abs(a.transform.location.y - ey) <= reach]
-        draw_actors(cv, others + [ego])  # the ego last, on top
         if progress_pct is None:
             progress_pct = self._progress_pct(ex, ey)
         lines = [f"t {self._world.elapsed_seconds:6.1f} s", f"{ego.speed_mps * 3.6:5.1f} km/h",

@@ -127,7 +127,11 @@ class LeTFuserDataset(Dataset):
     """
 
     def __init__(self, root: str | Path, config: DatasetConfig,
-                 routes: Sequence[str | Path | RouteReader] | None = None, augment: bool = False) -> None:
+                 routes: Sequence[str | Path | RouteReader] | None = None, augment: bool = False,
+                 include_failed: bool = False) -> None:
+        """`include_failed`: also read routes whose manifest says the expert failed (`expert_failed`:
+        an infraction, a timeout or a block), which are skipped by default unless the collector
+        was told to keep them (`include_failed` in the manifest, `driving collect --include-failed`)."""
         self.root = Path(root)
         self.config = config
         self.augment = augment
@@ -138,6 +142,8 @@ class LeTFuserDataset(Dataset):
         else:
             readers = [r if isinstance(r, RouteReader) else open_route(r if Path(r).is_absolute() else self.root / r)
                        for r in routes]
+        self.skipped_failed = [r.route for r in readers if r.expert_failed and not include_failed]
+        readers = [r for r in readers if include_failed or not r.expert_failed]
         if config.waypoint_interval_s is not None:
             check_frame_interval(readers, config.waypoint_interval_s)
         self.readers = readers
@@ -149,7 +155,8 @@ class LeTFuserDataset(Dataset):
                 if labels is not None:
                     self.samples.append(labels)
         if not self.samples:
-            raise InputError(f"{self.root}: no usable frames (complete routes: {len(readers)}; a frame needs "
+            raise InputError(f"{self.root}: no usable frames (complete routes: {len(readers)}, "
+                             f"{len(self.skipped_failed)} more skipped as expert_failed; a frame needs "
                              f"{config.num_waypoints} future waypoints)")
 
     def __len__(self) -> int:

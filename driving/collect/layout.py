@@ -10,6 +10,10 @@ One route is one folder `<root>/<scenario>/<town>/<route>/` holding, per saved f
   G = B = 0), as a CARLA semantic camera delivers them.
 - `measurements/NNNN.json`: the ego state and the expert's labels. It is written LAST for a
   frame, so a frame is complete exactly when its measurements file exists.
+- `topdown/NNNN.png` (optional, written by `driving collect`): a top-down label image, ego-up
+  (the ego at the centre heading to the top), `TOPDOWN_SIZE_PX` square at `TOPDOWN_PX_PER_M`:
+  road surfaces, lane markings, vehicles, pedestrians, traffic lights in their state, the route.
+  Written before the measurements, so it belongs to a complete frame; listed in the manifest.
 - `manifest.json`, written LAST for the route (after every frame): a route folder without it
   is incomplete and readers skip it.
 
@@ -36,6 +40,11 @@ metres, x east/forward, y south/right, left-handed as CARLA):
 
 Readers: `driving.collect.letfuser_reader` reads this layout; other layouts (TransFuser 2022's,
 whose x, y, depth and tags differ) have their own reader behind `driving.collect.route_reader`.
+
+Manifest fields beyond the frame list (`driving collect` writes them): `expert_failed` (true when
+the expert's own drive had an infraction or did not complete: readers skip such routes unless
+asked to include them), `expert` (status, driving score, infractions), `recovery` (whether
+perturbation bursts were applied), `scenarios`, `every_ticks`.
 """
 from __future__ import annotations
 
@@ -53,6 +62,11 @@ DEPTH_DIR = "depth"
 SEMANTICS_DIR = "semantics"
 MEASUREMENTS_DIR = "measurements"
 IMAGE_DIRS = (RGB_DIR, DEPTH_DIR, SEMANTICS_DIR)
+TOPDOWN_DIR = "topdown"
+#: Per-frame folders a route may have besides the required ones.
+OPTIONAL_IMAGE_DIRS = (TOPDOWN_DIR,)
+TOPDOWN_SIZE_PX = 256
+TOPDOWN_PX_PER_M = 4.0
 MANIFEST_NAME = "manifest.json"
 #: Written when a route starts, so a resumed writer can check it continues the same route.
 ROUTE_META_NAME = "route_meta.json"
@@ -177,6 +191,18 @@ def frame_paths(route: Path, index: int) -> dict[str, Path]:
     return paths
 
 
+def optional_frame_paths(route: Path, index: int) -> dict[str, Path]:
+    """Paths of one frame's optional files (e.g. `topdown/NNNN.png`) that exist, keyed by folder name."""
+    stem = frame_name(index)
+    paths = {d: route / d / f"{stem}.png" for d in OPTIONAL_IMAGE_DIRS}
+    return {d: p for d, p in paths.items() if p.is_file()}
+
+
+def expert_failed(manifest: dict) -> bool:
+    """Whether a route's manifest flags the expert's drive as failed (readers skip it by default)."""
+    return bool(manifest.get("expert_failed", False))
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -199,7 +225,7 @@ def verify_route(route: Path) -> list[str]:
             problems.append(f"{path}: missing (listed in {MANIFEST_NAME})")
         elif sha256_file(path) != digest:
             problems.append(f"{path}: sha256 differs from {MANIFEST_NAME}")
-    for d in (*IMAGE_DIRS, MEASUREMENTS_DIR):
+    for d in (*IMAGE_DIRS, *OPTIONAL_IMAGE_DIRS, MEASUREMENTS_DIR):
         for path in sorted((route / d).glob("*")):
             if path.relative_to(route).as_posix() not in expected:
                 problems.append(f"{path}: not listed in {MANIFEST_NAME}")

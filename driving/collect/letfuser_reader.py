@@ -19,6 +19,7 @@ from driving.collect.layout import (
     RGB_DIR,
     ROUTE_META_NAME,
     SEMANTICS_DIR,
+    expert_failed,
     frame_paths,
     read_manifest,
     town_of,
@@ -72,6 +73,11 @@ class LeTFuserRouteReader(RouteReader):
             raise InputError(f"{self.route / MANIFEST_NAME}: field 'frame_interval_s' must be a positive number "
                              f"of seconds, got {value!r}")
         return float(value)
+
+    @property
+    def expert_failed(self) -> bool:
+        """The manifest's `expert_failed`, unless the collector was told to keep such routes."""
+        return expert_failed(self.manifest) and not self.manifest.get("include_failed", False)
 
     @property
     def town(self) -> str:

@@ -176,6 +176,12 @@ class RouteReader(ABC):
         """Simulated seconds between two saved frames."""
 
     @property
+    def expert_failed(self) -> bool:
+        """Whether the route is flagged as a failed expert drive that training skips by default
+        (layouts that record no such flag: never)."""
+        return False
+
+    @property
     @abstractmethod
     def town(self) -> str:
         """The town (map) the route was driven in, e.g. 'Town05'."""

@@ -5,11 +5,15 @@ leaves a half-written PNG or JSON. Within a frame the measurements JSON is writt
 within a route the manifest is written last: a restarted writer finds the complete frames
 0..N-1 (measurements present and every image present), removes leftovers of frame N, and
 continues at N. A route with a manifest is finished and refuses new frames.
+Frame files are not fsynced one by one (that cost more than the PNG encoding); `finish` fsyncs
+them all before writing the manifest, so after a power loss (unlike a process crash) only sealed
+routes are guaranteed intact: `driving collect` drives unsealed routes again from the start.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +28,15 @@ from driving.collect.layout import (
     MANIFEST_FORMAT_VERSION,
     MANIFEST_NAME,
     MEASUREMENTS_DIR,
+    OPTIONAL_IMAGE_DIRS,
     REQUIRED_MEASUREMENT_KEYS,
     RGB_DIR,
     ROUTE_META_NAME,
     SEMANTICS_DIR,
+    TOPDOWN_DIR,
     RouteMeta,
     frame_paths,
+    optional_frame_paths,
     read_json,
     route_dir,
     sha256_file,
@@ -46,8 +53,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, json.dumps(data, indent=1, default=_json_default).encode())
+def write_json_atomic(path: Path, data: Any, fsync: bool = True) -> None:
+    atomic_write_bytes(path, json.dumps(data, indent=1, default=_json_default).encode(), fsync=fsync)
+
+
+def _sha256_fsynced(path: Path) -> str:
+    """sha256 of a file, which is fsynced first (frame files are written without fsync, see finish)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return sha256_file(path)
 
 
 def _encode_png(path: Path, image: np.ndarray) -> bytes:
@@ -114,7 +131,9 @@ class RouteWriter:
 
     def _remove_leftovers(self) -> None:
         """Drop temp files and the partial files of frames >= next_index (a crash mid-frame)."""
-        for d in (*IMAGE_DIRS, MEASUREMENTS_DIR):
+        for d in (*IMAGE_DIRS, *OPTIONAL_IMAGE_DIRS, MEASUREMENTS_DIR):
+            if not (self.route_dir / d).is_dir():
+                continue
             for p in (self.route_dir / d).iterdir():
                 stale = is_temp_file(p)
                 if not stale and p.stem.isdigit():
@@ -123,8 +142,9 @@ class RouteWriter:
                     p.unlink()
 
     def write_frame(self, index: int, rgb_bgr: np.ndarray, depth_bgra: np.ndarray,
-                    semantic_tags: np.ndarray, measurements: dict) -> None:
-        """Write frame `index`: BGR(A) uint8 image, CARLA depth BGR(A), H x W tags, measurements dict."""
+                    semantic_tags: np.ndarray, measurements: dict, topdown_bgr: np.ndarray | None = None) -> None:
+        """Write frame `index`: BGR(A) uint8 image, CARLA depth BGR(A), H x W tags, measurements dict,
+        and optionally a top-down label image (BGR uint8, `topdown/NNNN.png`)."""
         where = f"{self.route_dir} frame {index}"
         if self.finished:
             raise InputError(f"{self.route_dir}: route is finished ({MANIFEST_NAME} exists); no more frames")
@@ -149,18 +169,29 @@ class RouteWriter:
         if not isinstance(measurements, dict):
             raise InputError(f"{where}: measurements must be a dict")
         _check_measurements(where, measurements)
+        if topdown_bgr is not None:
+            topdown = np.asarray(topdown_bgr)
+            if topdown.dtype != np.uint8 or topdown.ndim != 3 or topdown.shape[2] != 3:
+                raise InputError(f"{where}: topdown must be H x W x 3 uint8, got {topdown.dtype} {topdown.shape}")
 
         paths = frame_paths(self.route_dir, index)
         semantic = np.zeros(tags.shape + (3,), dtype=np.uint8)
         semantic[..., 2] = tags
         images = {RGB_DIR: rgb[..., :3], DEPTH_DIR: depth[..., :3], SEMANTICS_DIR: semantic}
         for d, img in images.items():
-            atomic_write_bytes(paths[d], _encode_png(paths[d], np.ascontiguousarray(img)))
-        write_json_atomic(paths[MEASUREMENTS_DIR], measurements)  # last: marks the frame complete
+            atomic_write_bytes(paths[d], _encode_png(paths[d], np.ascontiguousarray(img)), fsync=False)
+        if topdown_bgr is not None:
+            path = self.route_dir / TOPDOWN_DIR / paths[RGB_DIR].name
+            path.parent.mkdir(exist_ok=True)
+            atomic_write_bytes(path, _encode_png(path, np.ascontiguousarray(topdown)), fsync=False)
+        # last: marks the frame complete. No fsync per file (5 per frame cost more than encoding):
+        # `finish` fsyncs every file before the manifest, so a sealed route is durable.
+        write_json_atomic(paths[MEASUREMENTS_DIR], measurements, fsync=False)
         self.next_index += 1
 
-    def finish(self) -> Path:
-        """Write the manifest (frame count, metadata, sha256 of every file); returns its path."""
+    def finish(self, extra: dict[str, Any] | None = None) -> Path:
+        """Write the manifest (frame count, metadata, sha256 of every file, plus the `extra` fields,
+        which may not replace those); returns its path."""
         path = self.route_dir / MANIFEST_NAME
         if self.finished:
             return path
@@ -168,10 +199,15 @@ class RouteWriter:
             raise InputError(f"{self.route_dir}: cannot finish a route without frames")
         files = {}
         for index in range(self.next_index):
-            for p in frame_paths(self.route_dir, index).values():
-                files[p.relative_to(self.route_dir).as_posix()] = sha256_file(p)
+            for p in (*frame_paths(self.route_dir, index).values(),
+                      *optional_frame_paths(self.route_dir, index).values()):
+                files[p.relative_to(self.route_dir).as_posix()] = _sha256_fsynced(p)
         manifest = {"format_version": MANIFEST_FORMAT_VERSION, "frame_count": self.next_index,
                     **self.meta.to_json(), "files": files}
+        clash = sorted(set(extra or {}) & set(manifest))
+        if clash:
+            raise InputError(f"{path}: extra manifest fields {clash} would replace the writer's own")
+        manifest.update(extra or {})
         write_json_atomic(path, manifest)
         self.finished = True
         return path

@@ -423,7 +423,10 @@ class EmbeddedWorld(World):
         self._require_map()
         if self._sensors is None:
             return {}
-        actors = {i: self.get_actor_state(i) for i in self._actors}
+        if self._sensors.needs_scene(self._elapsed):
+            actors = {i: self.get_actor_state(i) for i in self._actors}
+        else:  # only the parents' own sensors read this frame
+            actors = {i: self.get_actor_state(i) for i in self._sensors.parent_ids() if i in self._actors}
         return self._sensors.read(self._frame, self._elapsed, actors, self._lights.carla_states(), self._weather)
 
     def set_weather(self, weather: carla.WeatherParameters) -> None:

@@ -46,9 +46,14 @@ class _Camera:
     image: str  # "rgb" | "depth" | "semantic"
 
     @property
+    def sensor_tick_s(self) -> float:
+        """Seconds between captures (CARLA's `sensor_tick`); 0 = every frame."""
+        return float(self.spec.attributes.get("sensor_tick", 0.0) or 0.0)
+
+    @property
     def group_key(self) -> tuple:
         s = self.spec
-        return (self.parent_id, s.x, s.y, s.z, s.roll, s.pitch, s.yaw, s.width, s.height, s.fov)
+        return (self.parent_id, s.x, s.y, s.z, s.roll, s.pitch, s.yaw, s.width, s.height, s.fov, self.sensor_tick_s)
 
 
 def _validate_camera(spec: SensorSpec) -> None:
@@ -56,6 +61,14 @@ def _validate_camera(spec: SensorSpec) -> None:
         if key not in CAMERA_ATTRIBUTES:
             raise InputError(f"sensor '{spec.id}' ({spec.type}): unknown attribute '{key}'; "
                              f"known: {sorted(CAMERA_ATTRIBUTES)}")
+    tick = spec.attributes.get("sensor_tick", 0.0)
+    try:
+        ok = float(tick) >= 0.0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(f"sensor '{spec.id}' ({spec.type}): sensor_tick must be a number of seconds >= 0, "
+                         f"got {tick!r}")
     for name in ("width", "height"):
         value = getattr(spec, name)
         if not 1 <= value <= MAX_IMAGE_SIDE_PX:
@@ -91,6 +104,9 @@ class SensorSuite:
         self._cameras: dict[str, _Camera] = {}
         self._models: dict[str, SensorModel] = {}
         self._last_elapsed: float | None = None
+        #: Cameras with a `sensor_tick`: last capture time per group, last image per camera id.
+        self._captured_s: dict[tuple, float] = {}
+        self._last_images: dict[str, tuple[int, Any]] = {}
 
     # ---- attach / detach -------------------------------------------------------------------
     def attach(self, spec: SensorSpec, parent_id: int) -> None:
@@ -111,6 +127,17 @@ class SensorSuite:
         """Remove every sensor of an actor (it was destroyed)."""
         self._cameras = {k: c for k, c in self._cameras.items() if c.parent_id != parent_id}
         self._models = {k: m for k, m in self._models.items() if m.parent_id != parent_id}
+
+    def parent_ids(self) -> set[int]:
+        """Actors that carry a sensor."""
+        return {c.parent_id for c in self._cameras.values()} | {m.parent_id for m in self._models.values()}
+
+    def needs_scene(self, elapsed_seconds: float) -> bool:
+        """Whether the next `read` at `elapsed_seconds` needs every actor's state: a camera is due, or a
+        sensor model looks at other actors. Otherwise the parents' states are enough."""
+        if any(m.USES_SCENE for m in self._models.values()):
+            return True
+        return any(self._due(c.group_key, c.sensor_tick_s, elapsed_seconds) for c in self._cameras.values())
 
     @property
     def sensor_ids(self) -> list[str]:
@@ -142,13 +169,27 @@ class SensorSuite:
                 out[sensor_id] = (frame, model.read(parent, inputs))
         return out
 
+    def _due(self, key: tuple, tick_s: float, elapsed_seconds: float) -> bool:
+        """Whether a camera group captures this frame: always without a `sensor_tick`, else when
+        `tick_s` has passed since its last capture (or time went back: a new map)."""
+        last = self._captured_s.get(key)
+        return tick_s <= 0.0 or last is None or elapsed_seconds < last or elapsed_seconds - last >= tick_s - 1e-6
+
     def _read_cameras(self, frame, elapsed_seconds, actors, light_states, lighting) -> dict[str, tuple[int, Any]]:
+        """Render the camera groups that are due; a group with a `sensor_tick` that is not due hands out
+        its last capture (with that capture's frame number), as a CARLA sensor with a long tick does."""
         groups: dict[tuple, list[_Camera]] = {}
+        stale: dict[str, tuple[int, Any]] = {}
         for cam in self._cameras.values():
-            if cam.parent_id in actors:
-                groups.setdefault(cam.group_key, []).append(cam)
+            if cam.parent_id not in actors:
+                continue
+            key = cam.group_key
+            if key in groups or self._due(key, cam.sensor_tick_s, elapsed_seconds):
+                groups.setdefault(key, []).append(cam)
+            elif cam.spec.id in self._last_images:
+                stale[cam.spec.id] = self._last_images[cam.spec.id]
         if not groups:
-            return {}
+            return stale
         requests = []
         for members in groups.values():
             spec, parent = members[0].spec, actors[members[0].parent_id]
@@ -171,6 +212,12 @@ class SensorSuite:
                 else:
                     data = semantic_bgra(img.tags)
                 out[cam.spec.id] = (frame, data)
+                if cam.sensor_tick_s > 0.0:
+                    self._last_images[cam.spec.id] = (frame, data)
+        for key, members in groups.items():
+            if members[0].sensor_tick_s > 0.0:
+                self._captured_s[key] = elapsed_seconds
+        out.update(stale)
         return out
 
     def close(self) -> None:

@@ -60,6 +60,9 @@ class SensorModel(ABC):
     TYPES: ClassVar[tuple[str, ...]] = ()
     DEFAULTS: ClassVar[dict[str, float]] = {}
     LEADERBOARD: ClassVar[dict[str, float]] = {}
+    #: Whether `read` looks at other actors (`FrameInputs.actors` beyond the parent); when no attached
+    #: sensor does and no camera is due, the world hands over the parents' states only (cheaper).
+    USES_SCENE: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -18,6 +18,7 @@ from planning.gps import location_to_gps
 
 class GnssModel(SensorModel):
     TYPES = ("sensor.other.gnss",)
+    USES_SCENE = False  # reads its parent only
     DEFAULTS: ClassVar[dict[str, float]] = {"noise_lat_stddev": 0.0, "noise_lon_stddev": 0.0, "noise_alt_stddev": 0.0,
                 "noise_lat_bias": 0.0, "noise_lon_bias": 0.0, "noise_alt_bias": 0.0, "noise_seed": 0.0}
     LEADERBOARD: ClassVar[dict[str, float]] = {"noise_lat_stddev": 0.000005, "noise_lon_stddev": 0.000005, "noise_alt_stddev": 0.000005,

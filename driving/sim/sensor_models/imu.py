@@ -24,6 +24,7 @@ GRAVITY_MPS2 = 9.81
 
 class ImuModel(SensorModel):
     TYPES = ("sensor.other.imu",)
+    USES_SCENE = False  # reads its parent only
     DEFAULTS: ClassVar[dict[str, float]] = {"noise_accel_stddev_x": 0.0, "noise_accel_stddev_y": 0.0, "noise_accel_stddev_z": 0.0,
                 "noise_gyro_stddev_x": 0.0, "noise_gyro_stddev_y": 0.0, "noise_gyro_stddev_z": 0.0,
                 "noise_gyro_bias_x": 0.0, "noise_gyro_bias_y": 0.0, "noise_gyro_bias_z": 0.0, "noise_seed": 0.0}

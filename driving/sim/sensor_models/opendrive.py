@@ -9,6 +9,7 @@ from driving.world import ActorState
 
 class OpenDriveModel(SensorModel):
     TYPES = ("sensor.opendrive_map",)
+    USES_SCENE = False  # reads its parent only
     DEFAULTS: ClassVar[dict[str, float]] = {"reading_frequency": 1.0}
 
     def read(self, parent: ActorState, inputs: FrameInputs) -> dict[str, str]:

@@ -9,6 +9,7 @@ from driving.world import ActorState
 
 class SpeedometerModel(SensorModel):
     TYPES = ("sensor.speedometer",)
+    USES_SCENE = False  # reads its parent only
     DEFAULTS: ClassVar[dict[str, float]] = {"reading_frequency": 20.0}
 
     def read(self, parent: ActorState, inputs: FrameInputs) -> dict[str, float]:

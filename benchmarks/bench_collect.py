@@ -1,0 +1,82 @@
+"""Collection speed: saved frames per second per worker, embedded backend, full rig and traffic.
+
+Each saved frame is 9 camera images (3 RGB + 3 depth + 3 semantic, stitched into 3 PNGs), the
+measurements JSON and a top-down label PNG; the expert drives every 20 Hz tick and frames are
+saved every `--every` ticks. Routes are the bundled `val_short` set with its own traffic counts.
+Prints, for 1 and 2 workers: routes, frames, wall seconds, frames/s in total and per worker.
+`--profile` runs one route in this process under cProfile and prints where the time goes.
+
+Run: python benchmarks/bench_collect.py [--routes N] [--workers 1,2] [--every 10] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def _jobs(n_routes: int, out: str, every: int, offset: int = 0) -> list:
+    from driving.collect.collector import CollectJob, CollectOptions
+    from leaderboard.evaluate_cli import _routes_path
+
+    routes = str(Path(_routes_path("val_short")).resolve())
+    opts = CollectOptions(out_dir=out, every_ticks=every, scenario_name="bench")
+    return [CollectJob(routes, "", (offset + i) % 6, "", offset + i, opts) for i in range(n_routes)]
+
+
+def bench(n_workers: int, n_routes: int, every: int) -> None:
+    from driving.collect.collector import collect_route
+    from leaderboard.workers import run_jobs
+
+    with tempfile.TemporaryDirectory() as out:
+        jobs = _jobs(n_routes * n_workers, out, every)
+        t0 = time.perf_counter()
+        results = [r for _, r in run_jobs(collect_route, [(j, None) for j in jobs], n_workers)]
+        wall = time.perf_counter() - t0
+    errors = [r for r in results if isinstance(r, BaseException) or r.error]
+    frames = sum(r.frames for r in results if not isinstance(r, BaseException))
+    route_wall = sum(r.wall_s for r in results if not isinstance(r, BaseException))
+    print(f"workers {n_workers}: {len(jobs)} routes, {frames} frames, {wall:6.1f} s wall "
+          f"(incl. process start), {frames / wall:5.1f} frames/s total, {frames / wall / n_workers:5.1f} "
+          f"frames/s per worker; inside jobs {frames / max(route_wall, 1e-9):5.1f} frames/s per worker"
+          + (f"; {len(errors)} job error(s): {errors[0]}" if errors else ""), flush=True)
+
+
+def profile(every: int) -> None:
+    from driving.collect.collector import collect_route
+
+    with tempfile.TemporaryDirectory() as out:
+        (job,) = _jobs(1, out, every)
+        prof = cProfile.Profile()
+        t0 = time.perf_counter()
+        prof.enable()
+        result = collect_route((job, None))
+        prof.disable()
+        wall = time.perf_counter() - t0
+    print(f"profile: 1 route, {result.frames} frames, {wall:.1f} s, {result.frames / wall:.1f} frames/s")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--routes", type=int, default=1, help="routes per worker")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    if args.profile:
+        profile(args.every)
+        return
+    for n in (int(w) for w in args.workers.split(",")):
+        bench(n, args.routes, args.every)
+
+
+if __name__ == "__main__":
+    main()
