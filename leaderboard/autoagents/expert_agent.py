@@ -16,7 +16,9 @@ measurement names; positions CARLA world metres, speeds m/s):
 - angle: angle to the pure-pursuit aim point, degrees / 90 (TransFuser's normalisation);
 - steer, throttle, brake, reverse: the control returned (reverse only when backing out of a
   deadlock); ego_matrix: the ego transform as 4 x 4;
-- route_index, route_remaining_m, limits (name -> m/s): for debugging.
+- route_index, route_remaining_m, limits (name -> m/s; "overtake" is the speed cap while passing
+  through the oncoming lane, holding behind the blockers counts as "vehicle"), overtake ("idle",
+  "waiting" behind blockers to be passed, "passing"): for debugging.
 """
 from __future__ import annotations
 

@@ -38,6 +38,9 @@ class ExpertConfig:
       by more than 30 deg; typically an NPC that waits for the ego while the ego waits for it),
       the expert creeps on for creep_duration_s at creep_speed_mps, checking only where
       vehicles are now with the small creep_margin_m clearance.
+    - overtake_after_s: standing this long behind standing vehicles that block the ego's lane on a
+      two-way road (no junction or signal near), the expert passes them through the oncoming lane
+      when it is free (`overtake`).
     - stop_line_gap_m: where the front bumper stops before a stop line.
     - wheelbase_m / max_steer_deg: the ego's geometry for pure pursuit (steer 1 = max_steer_deg
       of wheel angle; the embedded car has 2.85 m and 37 deg).
@@ -62,6 +65,7 @@ class ExpertConfig:
     creep_duration_s: float = 3.0
     creep_speed_mps: float = 1.5
     creep_margin_m: float = 0.1
+    overtake_after_s: float = 3.0
     wheelbase_m: float = 2.85
     max_steer_deg: float = 37.0
     follow_time_gap_s: float = 1.0

@@ -22,6 +22,7 @@ from planning.expert.config import ExpertConfig
 from planning.expert.forecast import constant_velocity_track, lane_tracks
 from planning.expert.hazards import Obstacle, follow_speed_mps, lead_in_front, nearest_obstacle
 from planning.expert.lane_change import rear_conflict
+from planning.expert.overtake import Overtaker, OvertakeState
 from planning.expert.route_tracker import RouteTracker
 from planning.expert.signals_ahead import ENTRY_MAX_M, SignalMonitor, match_stop_lines
 
@@ -104,6 +105,8 @@ class ExpertDriver:
         self._creep_left_s = 0.0  # deadlock breaking still active (s)
         self._reverse_from: carla.Location | None = None  # backing up from here (deadlock breaking)
         self._lane_change_wait_s = 0.0  # waiting before a lane change for a gap (s)
+        self.overtake = Overtaker(world, self.route, self.signals, self.config.overtake_after_s, STANDING_MPS,
+                                  self.config.comfort_decel_mps2)
 
     # ---- speed limits --------------------------------------------------------------------
     def _curve_speed_mps(self, horizon_m: float) -> float:
@@ -264,6 +267,15 @@ class ExpertDriver:
             box = self._box_limit(vehicle, v, hl, horizon)
             if box is not None:
                 limits["box"] = box
+        # passing standing blockers through the oncoming lane: hold where the pass can start (a
+        # vehicle limit: the ego waits for the blockers), cap the speed while the path is shifted
+        hold, cap = self.overtake.step(ego, actors, vehicle, limits, world.fixed_delta_seconds)
+        if hold is not None:
+            limits["vehicle"] = min(limits.get("vehicle", hold), hold)
+        if cap is not None:
+            limits["overtake"] = cap
+        if self.overtake.state != OvertakeState.IDLE:
+            self._blocked_s = 0.0  # no deadlock creeping towards blockers that are to be passed
         gap_limit = self._lane_change_limit(ego, actors, v, horizon, world.fixed_delta_seconds)
         if gap_limit is not None:
             limits["lane_change"] = gap_limit
@@ -390,6 +402,7 @@ class ExpertDriver:
             "ego_matrix": [list(row) for row in ego.transform.get_matrix()],
             "route_index": r.index, "route_remaining_m": r.remaining_m(),
             "limits": dict(limits),
+            "overtake": self.overtake.state.value,
         }
 
     def labels(self) -> dict[str, Any]:

@@ -299,6 +299,8 @@ class RouteTracker:
         self.index = 0
         self.s_ego = 0.0
         self._sparse = self._sparse_indices(sparse_plan or [])
+        #: (xy, heading, curvature) of the path before `shift_left` moved it (None: not moved).
+        self._unshifted: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -315,6 +317,45 @@ class RouteTracker:
         dh = np.abs((self.heading[hi] - self.heading[lo] + np.pi) % (2 * np.pi) - np.pi)
         ds = np.maximum(self.s[hi] - self.s[lo], 0.5)
         return dh / ds
+
+    @property
+    def shifted(self) -> bool:
+        return self._unshifted is not None
+
+    def lane_path(self) -> tuple[np.ndarray, np.ndarray]:
+        """(xy, heading) of the path the expert drives when no pass has moved it (metres, radians)."""
+        if self._unshifted is None:
+            return self.xy, self.heading
+        return self._unshifted[0], self._unshifted[1]
+
+    def shift_left(self, s_from_m: float, s_to_m: float, offset_m: float, ramp_m: float,
+                   ramp_out_m: float | None = None) -> None:
+        """Move the path `offset_m` to its left from arc length `s_from_m` to `s_to_m` (metres),
+        easing over `ramp_m` before (`ramp_out_m` after, default the same) with half cosines;
+        heading and curvature follow.
+
+        Why the path itself: pure pursuit, the obstacle checks along the path and the curve speeds
+        then all follow the pass through the oncoming lane (`overtake`) with no other change. Arc
+        length `s` stays that of the lane (signals and lane changes are placed on it); `restore_path`
+        undoes the move."""
+        if self._unshifted is None:
+            self._unshifted = (self.xy.copy(), self.heading.copy(), self.curvature.copy())
+        xy, heading, _ = self._unshifted
+        s = self.s
+        ramp_out_m = ramp_m if ramp_out_m is None else ramp_out_m
+        weight = np.clip(np.minimum((s - (s_from_m - ramp_m)) / max(ramp_m, 1e-6),
+                                    ((s_to_m + ramp_out_m) - s) / max(ramp_out_m, 1e-6)), 0.0, 1.0)
+        weight = 0.5 - 0.5 * np.cos(np.pi * weight)
+        left = np.stack([np.sin(heading), -np.cos(heading)], axis=1)  # CARLA: y points right of x
+        self.xy = xy + (offset_m * weight)[:, None] * left
+        self.heading = path_headings(self.xy)
+        self.curvature = self._curvature()
+
+    def restore_path(self) -> None:
+        """Undo `shift_left` (no-op when the path is not moved)."""
+        if self._unshifted is not None:
+            self.xy, self.heading, self.curvature = self._unshifted
+            self._unshifted = None
 
     def _sparse_indices(self, sparse_plan: list[tuple[carla.Transform, Any]]) -> list[tuple[int, RoadOption]]:
         """Dense index and command of each downsampled point (the target points a model sees)."""
@@ -391,7 +432,7 @@ class RouteTracker:
                  len(sparse) - 1)
         k, option = sparse[j]
         next_option = sparse[j + 1][1] if j + 1 < len(sparse) else option
-        return self.xy[k].copy(), option, next_option
+        return self.lane_path()[0][k].copy(), option, next_option  # the lane's, not a pass's
 
     def remaining_m(self) -> float:
         return float(self.s[-1] - self.s_ego)

@@ -39,3 +39,26 @@ def lane_points(carla_map: carla.Map, x0: float, x1: float, right: bool) -> list
         out.append(wp.transform)
         wp = wp.next(1.0)[0]
     return out
+
+
+def write_two_way_road(folder: Path, length_m: float = 300.0) -> Path:
+    """Write `two_way.xodr` (one straight road along +x, one lane each way) into `folder`; its path.
+    The lane driving +x is the right one (lane -1), the oncoming lane (lane 1) lies to its left."""
+    road = xodr.create_road(xodr.Line(length_m), id=1, left_lanes=1, right_lanes=1, lane_width=LANE_M)
+    return write_road(road, folder / "two_way.xodr")
+
+
+def write_one_way_road(folder: Path, length_m: float = 300.0) -> Path:
+    """Write `one_way.xodr` (one straight road along +x, two lanes of the same direction)."""
+    road = xodr.create_road(xodr.Line(length_m), id=1, left_lanes=0, right_lanes=2, lane_width=LANE_M)
+    return write_road(road, folder / "one_way.xodr")
+
+
+def forward_lane_points(carla_map: carla.Map, x0: float, x1: float, lane_y: float) -> list[carla.Transform]:
+    """Lane-centre transforms every metre from x0 to x1 (metres) along +x, on the lane at `lane_y`."""
+    wp = carla_map.get_waypoint(carla.Location(x0, lane_y, 0.0), lane_type=carla.LaneType.Driving)
+    out = []
+    while wp.transform.location.x < x1:
+        out.append(wp.transform)
+        wp = wp.next(1.0)[0]
+    return out
