@@ -10,10 +10,7 @@ seconds -> "Agent crashed"; a world failure -> "Simulation crashed".
 """
 from __future__ import annotations
 
-import itertools
 import math
-import queue
-import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -25,6 +22,7 @@ import carla
 
 from driving.errors import InputError
 from driving.world import CollisionEvent, World
+from leaderboard.agent_caller import AgentCaller
 from leaderboard.autoagents.agent_wrapper import (
     AgentWrapper,
     SensorConfigurationInvalid,
@@ -34,7 +32,7 @@ from leaderboard.autoagents.agent_wrapper import (
 from leaderboard.autoagents.autonomous_agent import PrivilegedAgent, SensorReceivedNoData
 from leaderboard.criteria import CriteriaTick, RouteCriteria
 from leaderboard.criteria.signals import DISTANCE_LIGHT_M
-from leaderboard.routes import RouteConfig
+from leaderboard.routes import RouteConfig, weather_at
 from leaderboard.statistics import (
     FAILURE_AGENT_CRASHED,
     FAILURE_SENSORS,
@@ -128,67 +126,6 @@ def resolve_town(town: str, maps_dir: str | None, server_towns: bool = False) ->
         return town
     where = f" or {Path(maps_dir) / (town + '.xodr')}" if maps_dir else " (pass --maps DIR for other towns)"
     raise InputError(f"route town {town!r}: not a bundled map{where}; bundled maps: {available_maps()}")
-
-
-class AgentTimeout(RuntimeError):
-    """An agent call took longer than the allowed wall time."""
-
-
-class AgentCaller:
-    """Runs agent calls on one daemon thread so a call can be abandoned after `timeout_s`.
-
-    After a timeout the caller is unusable (the thread may still be busy); make a new one.
-    """
-
-    def __init__(self) -> None:
-        self._jobs: queue.Queue = queue.Queue()
-        self._results: queue.Queue = queue.Queue()
-        self.stuck = False  # a call timed out: the thread may never come back
-        threading.Thread(target=self._loop, daemon=True, name="agent").start()
-
-    def _loop(self) -> None:
-        while True:
-            fn = self._jobs.get()
-            if fn is None:
-                return
-            try:
-                self._results.put((True, fn()))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                self._results.put((False, exc))
-
-    def call(self, fn: Callable[[], Any], timeout_s: float) -> Any:
-        self._jobs.put(fn)
-        try:
-            ok, value = self._results.get(timeout=timeout_s)
-        except queue.Empty:
-            self.stuck = True
-            raise AgentTimeout(f"Agent took longer than {timeout_s}s to send its command") from None
-        if not ok:
-            raise value
-        return value
-
-    def close(self) -> None:
-        self._jobs.put(None)
-
-
-_WEATHER_FIELDS = ("cloudiness", "precipitation", "precipitation_deposits", "wind_intensity", "sun_azimuth_angle",
-                   "sun_altitude_angle", "fog_density", "fog_distance", "fog_falloff", "wetness",
-                   "scattering_intensity", "mie_scattering_scale", "rayleigh_scattering_scale", "dust_storm")
-
-
-def weather_at(weathers: tuple[tuple[float, carla.WeatherParameters], ...],
-               completion_pct: float) -> carla.WeatherParameters:
-    """LB2.0 route weather: linear interpolation between the keyframes around `completion_pct`."""
-    if completion_pct <= weathers[0][0] or len(weathers) == 1:
-        return weathers[0][1]
-    for (p0, w0), (p1, w1) in itertools.pairwise(weathers):
-        if completion_pct <= p1:
-            f = (completion_pct - p0) / (p1 - p0) if p1 > p0 else 1.0
-            out = carla.WeatherParameters()
-            for name in _WEATHER_FIELDS:
-                setattr(out, name, (1 - f) * getattr(w0, name) + f * getattr(w1, name))
-            return out
-    return weathers[-1][1]
 
 
 def _traffic_counts(config: RouteConfig) -> tuple[int, int]:

@@ -14,6 +14,7 @@ typo in a hand-written route fails at start-up rather than mid-evaluation.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -328,3 +329,23 @@ def write_routes_file(path: str | os.PathLike, routes: Sequence[RouteConfig],
     ET.indent(root, space="  ")
     data = ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
     atomic_write_text(path, data)
+
+
+_WEATHER_FIELDS = ("cloudiness", "precipitation", "precipitation_deposits", "wind_intensity", "sun_azimuth_angle",
+                   "sun_altitude_angle", "fog_density", "fog_distance", "fog_falloff", "wetness",
+                   "scattering_intensity", "mie_scattering_scale", "rayleigh_scattering_scale", "dust_storm")
+
+
+def weather_at(weathers: tuple[tuple[float, carla.WeatherParameters], ...],
+               completion_pct: float) -> carla.WeatherParameters:
+    """LB2.0 route weather: linear interpolation between the keyframes around `completion_pct`."""
+    if completion_pct <= weathers[0][0] or len(weathers) == 1:
+        return weathers[0][1]
+    for (p0, w0), (p1, w1) in itertools.pairwise(weathers):
+        if completion_pct <= p1:
+            f = (completion_pct - p0) / (p1 - p0) if p1 > p0 else 1.0
+            out = carla.WeatherParameters()
+            for name in _WEATHER_FIELDS:
+                setattr(out, name, (1 - f) * getattr(w0, name) + f * getattr(w1, name))
+            return out
+    return weathers[-1][1]

@@ -111,7 +111,7 @@ def test_agent_registry_errors(tmp_path):
 
 
 def test_lb2_weather_interpolates_along_the_route():
-    from leaderboard.route_runner import weather_at
+    from leaderboard.routes import weather_at
 
     dry = carla.WeatherParameters(cloudiness=0.0, precipitation=0.0, sun_altitude_angle=70.0)
     wet = carla.WeatherParameters(cloudiness=100.0, precipitation=80.0, sun_altitude_angle=10.0)
