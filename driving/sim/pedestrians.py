@@ -39,7 +39,8 @@ VEHICLE_CLEARANCE_M = 4.0
 #: A walker never steps closer than this (metres) to a vehicle's box: one that stood on the
 #: crosswalk in a queue was walked into (a pedestrian collision for the ego on CARLA's Town02).
 WALKER_RADIUS_M = 0.3
-#: A crossing walker that a standing vehicle blocks this long (s) turns back to where it started.
+#: A walker that a standing vehicle blocks this long (s) turns back: on a crossing to where it
+#: started, on a sidewalk path the way it came.
 GIVE_UP_S = 4.0
 
 
@@ -229,6 +230,13 @@ class Pedestrians:
                 held = walking[into]
                 self.s[held] = s_before[held]
                 nx[held], ny[held] = x[held], y[held]
+                # ... but not for ever: a car that waits for the walker in turn (an NPC whose
+                # leader it is, stopped with its nose over a junction's sidewalk) would stand
+                # with it until the route times out (Town03 training 13): turn round instead
+                self.blocked_s[walking] = np.where(into, self.blocked_s[walking] + dt_s, 0.0)
+                for i in walking[self.blocked_s[walking] > GIVE_UP_S]:
+                    self.direction[i] = -self.direction[i]
+                    self.blocked_s[i] = 0.0
         for i in np.nonzero(self.mode == WAIT)[0]:
             if self._clear(int(i), vehicle_xy, vehicle_speed):
                 self.mode[i] = TARGET

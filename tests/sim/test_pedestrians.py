@@ -93,3 +93,21 @@ def test_a_walker_on_its_path_waits_for_a_car_nose_standing_over_it() -> None:
         x, y, *_ = peds.step(x, y, car, np.zeros(1), DT, np.zeros(1), half)
         closest = min(closest, _box_distance(x[0], y[0], car[0], half[0]))
     assert closest >= WALKER_RADIUS_M - 1e-6, closest
+
+
+def test_a_walker_held_on_its_path_by_a_standing_car_turns_round_after_a_while() -> None:
+    """Town03 training 13: an NPC whose leader was a walker stood with its nose over the walker's
+    path, the walker waited for the car, and both stood until the route timed out."""
+    peds = _street()
+    peds.add(0, 5.0, 0.0, 1.4, autopilot=True)
+    peds.direction[:] = 1.0
+    x, y = np.array([5.0]), np.array([0.0])
+    car, half = np.array([[12.0, 0.9]]), np.array([[2.3, 1.0]])
+    xs = []
+    for _ in range(int((GIVE_UP_S + 9.0) / DT)):
+        x, y, *_ = peds.step(x, y, car, np.zeros(1), DT, np.zeros(1), half)
+        xs.append(float(x[0]))
+    stop = max(xs)
+    assert stop < car[0, 0] - half[0, 0]  # never walked into the box
+    assert xs[-1] < stop - 3.0  # then went back the way it came, freeing the car
+    assert peds.mode[0] == PATH
