@@ -76,6 +76,41 @@ def lane_path(start: carla.Waypoint, length_m: float, step_m: float = 1.0,
     return np.array([(p.x, p.y, p.z) for p in pts], dtype=float)
 
 
+def lane_change_path(start: carla.Waypoint, side: str, before_m: float, change_m: float, after_m: float,
+                     step_m: float = 1.0) -> np.ndarray:
+    """(N, 3) points (x, y, z metres): along `start`'s lane for `before_m`, across to the lane on
+    `side` ('left' or 'right') over `change_m` (half-cosine blend, no heading kink), then along
+    that lane for `after_m` - a cut-in, or (with the oncoming lane) a pull-out to overtake.
+
+    The neighbour lane is taken at every point, so the path follows curves. Raises ValueError
+    when a point of the move has no driving lane on that side.
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    n = max(2, round((before_m + change_m + after_m) / step_m) + 1)
+    k_start, k_end = before_m / step_m, (before_m + change_m) / step_m
+    wp, pts = start, []
+    for k in range(n):
+        if k:
+            options = wp.next(step_m)
+            if not options:
+                break
+            wp = options[0] if len(options) == 1 else prefer("straight")(options)
+        here = wp.transform.location
+        t = min(max((k - k_start) / max(k_end - k_start, 1e-9), 0.0), 1.0)
+        if t <= 0.0:
+            pts.append((here.x, here.y, here.z))
+            continue
+        other = wp.get_left_lane() if side == "left" else wp.get_right_lane()
+        if other is None or other.lane_type != carla.LaneType.Driving:
+            raise ValueError(f"no driving lane to the {side} of road {wp.road_id} lane {wp.lane_id} at "
+                             f"({here.x:.1f}, {here.y:.1f})")
+        there = other.transform.location
+        w = 0.5 - 0.5 * math.cos(math.pi * t)
+        pts.append((here.x + w * (there.x - here.x), here.y + w * (there.y - here.y), here.z + w * (there.z - here.z)))
+    return np.array(pts, dtype=float)
+
+
 def waypoint_ahead(start: carla.Waypoint, distance_m: float, stop_at_junction: bool = True) -> carla.Waypoint:
     """The lane point `distance_m` along `start`'s lane (1 m steps, straight on at forks); with
     `stop_at_junction` it stops at the first junction point, as scenario_runner's
