@@ -26,6 +26,7 @@ import carla
 
 from driving.errors import WorldError
 from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
+from scenarios.lane_actors import lane_distance_to_junction_m
 from scenarios.oncoming_flow import OncomingFlow, first_junction_along
 from scenarios.route_geometry import RouteGeometry
 from scenarios.scripted_vehicle import lane_path, waypoint_ahead
@@ -38,6 +39,8 @@ ONCOMING_M = 110.0
 ONCOMING_SPEED_MPS = 5.56
 SOURCE_GAP_M = 40.0
 SOURCE_LIMIT = 7
+#: Road (m) the pass needs past the second barrier before a junction: the ego's swing back.
+PASS_ROOM_M = 25.0
 END_DRIVE_M = 220.0
 #: Longest oncoming path searched for the sink (m).
 MAX_ONCOMING_PATH_M = 500.0
@@ -80,6 +83,13 @@ class ManeuverOppositeDirection(ScenarioBehaviour):
         left = far.get_left_lane()
         if left is None or left.lane_type != carla.LaneType.Driving or (left.lane_id > 0) == (far.lane_id > 0):
             self.skip("no oncoming lane to the ego's left")
+            return
+        to_junction_m = lane_distance_to_junction_m(ref, self.barrier_m + BARRIER_GAP_M + PASS_ROOM_M + 1.0)
+        if to_junction_m is not None:
+            # official positions lie on long straight roads; a junction right after the barriers
+            # would leave no road to pass them on (and the barriers would stand in its entry)
+            self.skip(f"a junction {to_junction_m:.0f} m ahead of the trigger leaves no room to pass barriers "
+                      f"{self.barrier_m:.0f} m ahead (needs {self.barrier_m + BARRIER_GAP_M + PASS_ROOM_M:.0f} m)")
             return
         first = waypoint_ahead(ref, self.barrier_m)
         nxt = first.next(BARRIER_GAP_M)

@@ -99,3 +99,30 @@ def test_s6_expert_passes_the_barriers_through_the_oncoming_lane_and_completes(s
     assert len(b.flow.spawned_ids) > 1  # oncoming traffic was flowing past
     barrier_m, _ = _along_and_left(route, first[b.barrier_ids[0]].transform.location)
     assert ego_m > barrier_m + 20.0 and record.status == "Completed", (ego_m, barrier_m, record.status)
+
+
+def test_s6_is_skipped_where_a_junction_leaves_no_room_to_pass(tmp_path):
+    """A junction within barriers + room to pass after the trigger: skipped with the reason (the
+    barriers would stand in the junction's entry and no one could pass them)."""
+    from scenarios.lane_actors import lane_distance_to_junction_m
+    from scenarios.maneuver_opposite_direction import PASS_ROOM_M
+    from scenarios.scripted_vehicle import waypoint_ahead
+
+    world = EmbeddedWorld()
+    try:
+        carla_map = world.load_map(TOWN)
+        start = carla_map.get_waypoint(carla.Location(192.9, 146.2, 0.0)).next(10.0)[0]
+        to_junction = lane_distance_to_junction_m(start, 1000.0)
+        assert to_junction is not None and to_junction > 60.0
+        near = waypoint_ahead(start, to_junction - 40.0)  # 40 m before the junction
+        keypoints = [near.transform.location, near.next(30.0)[0].transform.location]
+    finally:
+        world.close()
+    route = route_geometry(TOWN, keypoints)
+    path = write_scenario_file(tmp_path / "s6.json", TOWN, "Scenario6", trigger_pose(route, 2.0))
+    record = run_with_scenarios(TOWN, keypoints, path, "expert")
+    (summary,) = record.meta["scenarios"]
+    assert summary["status"] == "done"
+    assert "leaves no room to pass" in summary["skipped"]
+    assert f"needs {BARRIER_M + BARRIER_GAP_M + PASS_ROOM_M:.0f} m" in summary["skipped"]
+    assert record.status == "Completed"
