@@ -12,10 +12,11 @@ along the ego lane from the trigger waypoint, stopping at the first junction:
 - end after the ego drives `END_DRIVE_M` (220 m) from the trigger; everything removed.
 
 Ours, where the seam differs: the World has no static props, so each barrier is a parked car
-("vehicle.car", held with full brake), turned across the lane as the official barrier prop is
-(yaw + 90): lengthwise two cars 2 m apart would overlap, across the lane they fit and block it
-as the barriers do. Barrier 2 is shifted right only if that spot is still a driving lane (on a
-road without a shoulder it would stand on the kerb), else it stays on the lane centre.
+("vehicle.car", held with full brake) along the lane, barrier 2 `BARRIER_GAP_M` behind barrier
+1's rear (its centre a car length + 2 m further): a 4.8 m car turned across a 3.5 m lane, as the
+1.5 m barrier prop stands, would reach into the oncoming lane, and oncoming traffic stopped for
+it, so nobody could pass. Barrier 2 is shifted right only if that spot is still a driving lane
+(on a road without a shoulder it would stand on the kerb), else it stays on the lane centre.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ from scenarios.scripted_vehicle import lane_path, waypoint_ahead
 
 BARRIER_M = 50.0
 BARRIER_GAP_M = 2.0
+#: Length (m) of the parked car standing in for a barrier ("vehicle.car").
+BARRIER_CAR_LENGTH_M = 4.8
 #: Barrier 2's shift to the right, in lane widths.
 BARRIER_SHIFT_LANES = 0.5
 ONCOMING_M = 110.0
@@ -57,10 +60,9 @@ def _right_shifted(carla_map: carla.Map, wp: carla.Waypoint, lanes: float) -> ca
     return moved if there is not None and there.lane_type == carla.LaneType.Driving else loc
 
 
-def _across(wp: carla.Waypoint, loc: carla.Location) -> carla.Transform:
-    """A parked-car pose at `loc` turned across `wp`'s lane (as the official barrier prop)."""
-    rot = wp.transform.rotation
-    return carla.Transform(carla.Location(loc.x, loc.y, loc.z), carla.Rotation(yaw=rot.yaw + 90.0))
+def _along(wp: carla.Waypoint, loc: carla.Location) -> carla.Transform:
+    """A parked-car pose at `loc` along `wp`'s lane."""
+    return carla.Transform(carla.Location(loc.x, loc.y, loc.z), carla.Rotation(yaw=wp.transform.rotation.yaw))
 
 
 @dataclass
@@ -84,19 +86,20 @@ class ManeuverOppositeDirection(ScenarioBehaviour):
         if left is None or left.lane_type != carla.LaneType.Driving or (left.lane_id > 0) == (far.lane_id > 0):
             self.skip("no oncoming lane to the ego's left")
             return
-        to_junction_m = lane_distance_to_junction_m(ref, self.barrier_m + BARRIER_GAP_M + PASS_ROOM_M + 1.0)
+        need_m = self.barrier_m + BARRIER_CAR_LENGTH_M + BARRIER_GAP_M + PASS_ROOM_M
+        to_junction_m = lane_distance_to_junction_m(ref, need_m + 1.0)
         if to_junction_m is not None:
             # official positions lie on long straight roads; a junction right after the barriers
             # would leave no road to pass them on (and the barriers would stand in its entry)
             self.skip(f"a junction {to_junction_m:.0f} m ahead of the trigger leaves no room to pass barriers "
-                      f"{self.barrier_m:.0f} m ahead (needs {self.barrier_m + BARRIER_GAP_M + PASS_ROOM_M:.0f} m)")
+                      f"{self.barrier_m:.0f} m ahead (needs {need_m:.0f} m)")
             return
         first = waypoint_ahead(ref, self.barrier_m)
-        nxt = first.next(BARRIER_GAP_M)
+        nxt = first.next(BARRIER_CAR_LENGTH_M + BARRIER_GAP_M)
         second = nxt[0] if nxt else first
         second_loc = _right_shifted(ctx.carla_map, second, BARRIER_SHIFT_LANES)
         self.barrier2_shifted = second_loc.distance(second.transform.location) > 0.1
-        self.barrier_poses = [_across(first, first.transform.location), _across(second, second_loc)]
+        self.barrier_poses = [_along(first, first.transform.location), _along(second, second_loc)]
         wps, sink = first_junction_along(left, MAX_ONCOMING_PATH_M)
         path = lane_path(left, len(wps) - 1)
         if len(path) < 2:

@@ -14,7 +14,7 @@ import pytest
 
 from driving.sim.embedded_world import EmbeddedWorld
 from scenarios import manager as manager_module
-from scenarios.maneuver_opposite_direction import BARRIER_GAP_M, BARRIER_M, ONCOMING_M
+from scenarios.maneuver_opposite_direction import BARRIER_CAR_LENGTH_M, BARRIER_GAP_M, BARRIER_M, ONCOMING_M
 from tests.scenarios.scenario_runs import (
     route_geometry,
     run_with_scenarios,
@@ -79,7 +79,7 @@ def test_s6_layout_and_never_brake_hits_the_barrier(setting, monkeypatch):
     trigger_m = b.trigger_route_m
     (s1, l1), (s2, l2) = (_along_and_left(route, first[i].transform.location) for i in b.barrier_ids)
     assert s1 - trigger_m == pytest.approx(BARRIER_M, abs=1.5) and abs(l1) < 0.3
-    assert s2 - s1 == pytest.approx(BARRIER_GAP_M, abs=1.0)
+    assert s2 - s1 == pytest.approx(BARRIER_CAR_LENGTH_M + BARRIER_GAP_M, abs=1.0)
     # right by half a lane where that is still a driving lane, else centred
     assert l2 == pytest.approx(-0.5 * 3.5, abs=0.3) if b.barrier2_shifted else abs(l2) < 0.3
     oncoming = first[b.flow.spawned_ids[0]]
@@ -124,5 +124,5 @@ def test_s6_is_skipped_where_a_junction_leaves_no_room_to_pass(tmp_path):
     (summary,) = record.meta["scenarios"]
     assert summary["status"] == "done"
     assert "leaves no room to pass" in summary["skipped"]
-    assert f"needs {BARRIER_M + BARRIER_GAP_M + PASS_ROOM_M:.0f} m" in summary["skipped"]
+    assert f"needs {BARRIER_M + BARRIER_CAR_LENGTH_M + BARRIER_GAP_M + PASS_ROOM_M:.0f} m" in summary["skipped"]
     assert record.status == "Completed"
