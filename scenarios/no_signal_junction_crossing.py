@@ -40,6 +40,16 @@ class JunctionWindow:
         if self.entered and ego_route_m > self.exit_m:
             self.left = True
 
+    @classmethod
+    def after(cls, behaviour: ScenarioBehaviour, ctx: ScenarioContext) -> JunctionWindow | None:
+        """The route's next junction after `behaviour`'s trigger; None (and the behaviour skipped,
+        with the reason) when the route has none."""
+        found = ctx.route.turn_junction_m(behaviour.trigger_route_m)
+        if found is None:
+            behaviour.skip("no junction on the route after the trigger")
+            return None
+        return cls(*found)
+
 
 @dataclass
 class NoSignalJunctionCrossing(ScenarioBehaviour):
@@ -48,11 +58,7 @@ class NoSignalJunctionCrossing(ScenarioBehaviour):
     junction: JunctionWindow | None = None
 
     def setup(self, ctx: ScenarioContext) -> None:
-        found = ctx.route.turn_junction_m(self.trigger_route_m)
-        if found is None:
-            self.skip("no junction on the route after the trigger")
-            return
-        self.junction = JunctionWindow(*found)
+        self.junction = JunctionWindow.after(self, ctx)
 
     def tick(self, ctx: ScenarioContext) -> None:
         if self.junction is None:

@@ -74,11 +74,9 @@ class SignalJunctionCrossing(ScenarioBehaviour):
     _red_s: float = RED_S
 
     def setup(self, ctx: ScenarioContext) -> None:
-        found = ctx.route.turn_junction_m(self.trigger_route_m)
-        if found is None:
-            self.skip("no junction on the route after the trigger")
+        self.junction = JunctionWindow.after(self, ctx)
+        if self.junction is None:
             return
-        self.junction = JunctionWindow(*found)
         probe = ctx.route.transform_at(max(self.junction.entry_m - LANE_PROBE_BEFORE_ENTRY_M, 0.0))
         ego_light = ctx.world.get_traffic_light_for_lane(ctx.carla_map.get_waypoint(probe.location))
         if ego_light is None:
