@@ -94,6 +94,14 @@ def _sha256_fsynced(path: Path) -> str:
     return sha256_file(path)
 
 
+def _bgr(image: np.ndarray) -> np.ndarray:
+    """A contiguous image without its alpha channel (BGRA -> BGR by cv2: ~50x faster than numpy's
+    strided copy of `image[..., :3]`, the same bytes)."""
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGRA2BGR)
+    return np.ascontiguousarray(image)
+
+
 def _encode_png(path: Path, image: np.ndarray) -> bytes:
     ok, buf = cv2.imencode(".png", image, _PNG_PARAMS)
     if not ok:
@@ -180,7 +188,7 @@ class RouteWriter:
         """Encode and write one frame: its images (each atomically), then its measurements."""
         images, (m_path, measurements) = job
         for path, image in images:
-            self._put(path, _encode_png(path, np.ascontiguousarray(image)), fsync)
+            self._put(path, _encode_png(path, _bgr(image)), fsync)
         # last: marks the frame complete (its images are renamed into place before this file exists).
         self._put(m_path, _json_bytes(measurements), fsync)
 
@@ -291,7 +299,7 @@ class RouteWriter:
         paths = frame_paths(self.route_dir, index)
         semantic = np.zeros(tags.shape + (3,), dtype=np.uint8)
         semantic[..., 2] = tags
-        images = [(paths[RGB_DIR], rgb[..., :3]), (paths[DEPTH_DIR], depth[..., :3]), (paths[SEMANTICS_DIR], semantic)]
+        images = [(paths[RGB_DIR], rgb), (paths[DEPTH_DIR], depth), (paths[SEMANTICS_DIR], semantic)]  # BGR(A)
         if topdown_bgr is not None:
             path = self.route_dir / TOPDOWN_DIR / paths[RGB_DIR].name
             path.parent.mkdir(exist_ok=True)

@@ -210,3 +210,7 @@ def test_fast_png_settings_decode_to_the_same_pixels(tmp_path: Path) -> None:
             assert ok
             assert np.array_equal(cv2.imdecode(other, cv2.IMREAD_UNCHANGED), decoded), (name, params)
     assert meta.route == "route_00"
+    # the writer drops alpha with cv2 (fast): the same bytes as numpy's slice
+    assert depth.shape[2] == 4
+    assert np.array_equal(writer_module._bgr(depth), depth[..., :3])
+    assert writer_module._bgr(depth).flags.c_contiguous
