@@ -3,7 +3,9 @@
 Each saved frame is 9 camera images (3 RGB + 3 depth + 3 semantic, stitched into 3 PNGs), the
 measurements JSON and a top-down label PNG; the expert drives every 20 Hz tick and frames are
 saved every `--every` ticks. Routes are the bundled `val_short` set with its own traffic counts.
-Prints, for 1 and 2 workers: routes, frames, wall seconds, frames/s in total and per worker.
+Prints, for 1 and 2 workers: routes, frames, wall seconds, frames/s in total and per worker, and
+the CPU time per saved frame (process CPU time of the workers, all their threads, inside the jobs)
+with the frames/s it allows per worker: a figure that a busy machine inflates much less than wall time.
 `--profile` runs one route in this process under cProfile and prints where the time goes.
 
 Run: python benchmarks/bench_collect.py [--routes N] [--workers 1,2] [--every 10] [--profile]
@@ -43,9 +45,12 @@ def bench(n_workers: int, n_routes: int, every: int) -> None:
     errors = [r for r in results if isinstance(r, BaseException) or r.error]
     frames = sum(r.frames for r in results if not isinstance(r, BaseException))
     route_wall = sum(r.wall_s for r in results if not isinstance(r, BaseException))
+    route_cpu = sum(r.cpu_s for r in results if not isinstance(r, BaseException))
+    cpu_ms = 1000.0 * route_cpu / max(frames, 1)
     print(f"workers {n_workers}: {len(jobs)} routes, {frames} frames, {wall:6.1f} s wall "
           f"(incl. process start), {frames / wall:5.1f} frames/s total, {frames / wall / n_workers:5.1f} "
-          f"frames/s per worker; inside jobs {frames / max(route_wall, 1e-9):5.1f} frames/s per worker"
+          f"frames/s per worker; inside jobs {frames / max(route_wall, 1e-9):5.1f} frames/s per worker; "
+          f"CPU {cpu_ms:5.1f} ms per frame = {1000.0 / max(cpu_ms, 1e-9):5.1f} frames/s per CPU-busy worker"
           + (f"; {len(errors)} job error(s): {errors[0]}" if errors else ""), flush=True)
 
 
@@ -55,12 +60,13 @@ def profile(every: int) -> None:
     with tempfile.TemporaryDirectory() as out:
         (job,) = _jobs(1, out, every)
         prof = cProfile.Profile()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         prof.enable()
         result = collect_route((job, None))
         prof.disable()
-        wall = time.perf_counter() - t0
-    print(f"profile: 1 route, {result.frames} frames, {wall:.1f} s, {result.frames / wall:.1f} frames/s")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(f"profile: 1 route, {result.frames} frames, {wall:.1f} s wall, {result.frames / wall:.1f} frames/s; "
+          f"CPU {cpu:.1f} s, {1000 * cpu / max(result.frames, 1):.1f} ms per frame (cProfile overhead included)")
     pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
 
 

@@ -19,12 +19,21 @@ def encode_depth_bgra(depth_m: np.ndarray) -> np.ndarray:
     normalized = (R + G*256 + B*65536) / (256^3 - 1); metres = 1000 * normalized. Depths beyond
     1000 m (sky, +inf) saturate at 1000 m as CARLA's far plane does.
     """
-    depth = np.nan_to_num(np.asarray(depth_m, dtype=np.float64), nan=DEPTH_RANGE_M, posinf=DEPTH_RANGE_M)
-    code = np.rint(np.clip(depth / DEPTH_RANGE_M, 0.0, 1.0) * _DEPTH_SCALE).astype(np.uint32)
+    # The same float64 operations in the same order as the plain formula
+    # rint(clip(nan_to_num(d) / 1000, 0, 1) * (256^3 - 1)), done in place on one buffer.
+    depth = np.array(depth_m, dtype=np.float64)
+    np.nan_to_num(depth, copy=False, nan=DEPTH_RANGE_M, posinf=DEPTH_RANGE_M)
+    depth /= DEPTH_RANGE_M
+    np.clip(depth, 0.0, 1.0, out=depth)
+    depth *= _DEPTH_SCALE
+    np.rint(depth, out=depth)
+    code = depth.astype(np.uint32)
     out = np.empty(depth.shape + (4,), dtype=np.uint8)
-    out[..., 2] = code & 0xFF  # R
-    out[..., 1] = (code >> 8) & 0xFF  # G
-    out[..., 0] = (code >> 16) & 0xFF  # B
+    out[..., 2] = code  # R (uint8 assignment keeps the low byte)
+    code >>= 8
+    out[..., 1] = code  # G
+    code >>= 8
+    out[..., 0] = code  # B
     out[..., 3] = 255
     return out
 

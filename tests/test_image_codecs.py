@@ -23,6 +23,22 @@ def test_depth_round_trip_within_quantisation():
     assert np.allclose(dec, expect, atol=1000.0 / (256**3 - 1) + 1e-4)
 
 
+def test_depth_encoding_is_bit_identical_to_the_plain_formula():
+    """encode_depth_bgra works in place for speed; its bytes are the plain formula's, input untouched."""
+    rng = np.random.default_rng(0)
+    depth = (rng.random((40, 64)) ** 3 * 1200.0).astype(np.float32)
+    depth[0, :6] = [np.nan, np.inf, -np.inf, -3.0, 1000.0, 0.0]
+    depth[1] = np.arange(64) * 0.5
+    for arr in (depth, depth.astype(np.float64), depth[:, ::2]):
+        d = np.nan_to_num(np.asarray(arr, np.float64), nan=1000.0, posinf=1000.0)
+        code = np.rint(np.clip(d / 1000.0, 0.0, 1.0) * (256**3 - 1)).astype(np.uint32)
+        expect = np.stack([(code >> 16) & 0xFF, (code >> 8) & 0xFF, code & 0xFF, np.full_like(code, 255)],
+                          axis=-1).astype(np.uint8)
+        before = np.array(arr, copy=True)
+        assert np.array_equal(encode_depth_bgra(arr), expect)
+        assert np.array_equal(arr, before, equal_nan=True)
+
+
 def test_depth_channels_follow_carla_formula():
     enc = encode_depth_bgra(np.array([[1000.0 * (1 + 2 * 256 + 3 * 65536) / (256**3 - 1)]]))
     b, g, r, a = enc[0, 0]

@@ -15,6 +15,7 @@ A route folder without a manifest is removed and driven again from the start.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import time
@@ -36,6 +37,7 @@ from driving.collect.layout import (
 )
 from driving.collect.recovery import Perturber, RecoveryConfig
 from driving.collect.writer import RouteWriter
+from driving.errors import InputError
 from leaderboard.autoagents.expert_agent import ExpertAgent
 from leaderboard.route_runner import RouteJob, RouteRun, RunOptions
 from leaderboard.statistics import STATUS_COMPLETED
@@ -93,6 +95,8 @@ class CollectResult:
     expert_failed: bool = False
     skipped: bool = False
     wall_s: float = 0.0
+    #: CPU seconds of the worker process (all its threads) while it collected this route.
+    cpu_s: float = 0.0
     error: str = ""
 
 
@@ -249,7 +253,7 @@ def collect_route(payload: tuple[CollectJob, FrameProgress | None]) -> CollectRe
 
     job, progress = payload
     opts = job.options
-    t0 = time.time()
+    t0 = time.time(), time.process_time()
     state = process_state()
     done = route_done(job)
     if done is not None:
@@ -263,7 +267,18 @@ def collect_route(payload: tuple[CollectJob, FrameProgress | None]) -> CollectRe
                           backend_options=opts.backend_options, maps_dir=opts.maps_dir, seed=opts.seed,
                           scenarios_file=opts.scenarios_file)
     route_job = RouteJob(job.routes_path, job.routes_subset, job.position, 0, job.index)
-    writer = RouteWriter(rdir, meta)
+    writer = RouteWriter(rdir, meta, threaded=True)  # PNG encoding and writes overlap the drive
+    try:
+        return _collect(job, config, meta, rdir, world, run_opts, route_job, writer, progress, result, t0)
+    finally:
+        with contextlib.suppress(InputError):  # the route stays unsealed; the first error was reported
+            writer.close()  # no-op after finish; else writes what is queued
+
+
+def _collect(job: CollectJob, config: Any, meta: RouteMeta, rdir: Path, world: Any, run_opts: RunOptions,
+             route_job: RouteJob, writer: RouteWriter, progress: FrameProgress | None, result: CollectResult,
+             t0: tuple[float, float]) -> CollectResult:
+    opts = job.options
     rig = rig_specs(opts.model_config, opts.every_ticks, world.fixed_delta_seconds)
     run = CollectRun(world, config, route_job, run_opts, _agent_factory(rig), writer, opts, progress)
     outcome = run.run()
@@ -272,12 +287,16 @@ def collect_route(payload: tuple[CollectJob, FrameProgress | None]) -> CollectRe
     if not outcome.error or writer.next_index:
         try:
             run.flush()
+            writer.drain()  # a frame that failed on the writer thread is reported like one that failed here
         except Exception as exc:  # noqa: BLE001 - a failing write is reported, the route stays incomplete
             result.error = result.error or f"{type(exc).__name__}: {exc}"
     result.status = record.status
     result.score = float(record.scores.get("score_composed", 0.0))
     result.expert_failed = expert_failed(record)
     result.frames = writer.next_index
+    if writer.failed:  # frames from the failed one on are missing: leave the route unsealed
+        result.frames = writer.frames_on_disk
+        return _done(result, t0)
     if writer.next_index == 0:
         result.error = result.error or "no frame was saved"
         return _done(result, t0)
@@ -301,6 +320,7 @@ def collect_route(payload: tuple[CollectJob, FrameProgress | None]) -> CollectRe
     return _done(result, t0)
 
 
-def _done(result: CollectResult, t0: float) -> CollectResult:
-    result.wall_s = time.time() - t0
+def _done(result: CollectResult, t0: tuple[float, float]) -> CollectResult:
+    result.wall_s = time.time() - t0[0]
+    result.cpu_s = time.process_time() - t0[1]
     return result

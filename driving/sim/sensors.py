@@ -18,7 +18,7 @@ from driving.errors import InputError
 from driving.image_codecs import encode_depth_bgra
 from driving.sim.render.camera import CameraView
 from driving.sim.render.geometry import pose_matrix, transform_matrix
-from driving.sim.render.lighting import lighting_from_weather
+from driving.sim.render.lighting import Lighting, lighting_from_weather, weather_key
 from driving.sim.render.renderer import ViewRequest
 from driving.sim.sensor_models import REGISTRY, FrameInputs, SensorContext, SensorModel
 from driving.world import ActorState, SensorSpec
@@ -107,6 +107,8 @@ class SensorSuite:
         #: Cameras with a `sensor_tick`: last capture time per group, last image per camera id.
         self._captured_s: dict[tuple, float] = {}
         self._last_images: dict[str, tuple[int, Any]] = {}
+        #: The lighting of the last weather seen (read runs every tick; the weather rarely changes).
+        self._lighting: tuple[tuple[float, ...], Lighting] | None = None
 
     # ---- attach / detach -------------------------------------------------------------------
     def attach(self, spec: SensorSpec, parent_id: int) -> None:
@@ -159,7 +161,7 @@ class SensorSuite:
         # models that count rays as int(points_per_second * delta) would lose one on such frames.
         delta = 0.0 if self._last_elapsed is None else round(max(elapsed_seconds - self._last_elapsed, 0.0), 6)
         self._last_elapsed = elapsed_seconds
-        lighting = lighting_from_weather(weather)
+        lighting = self._lighting_of(weather)
         out: dict[str, tuple[int, Any]] = {}
         out.update(self._read_cameras(frame, elapsed_seconds, actors, light_states, lighting))
         inputs = FrameInputs(frame, elapsed_seconds, delta, actors, light_states, lighting)
@@ -168,6 +170,12 @@ class SensorSuite:
             if parent is not None:
                 out[sensor_id] = (frame, model.read(parent, inputs))
         return out
+
+    def _lighting_of(self, weather: carla.WeatherParameters) -> Lighting:
+        key = weather_key(weather)
+        if self._lighting is None or self._lighting[0] != key:
+            self._lighting = (key, lighting_from_weather(weather))
+        return self._lighting[1]
 
     def _due(self, key: tuple, tick_s: float, elapsed_seconds: float) -> bool:
         """Whether a camera group captures this frame: always without a `sensor_tick`, else when

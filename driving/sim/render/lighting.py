@@ -65,6 +65,17 @@ def _tuple(v) -> tuple[float, float, float]:
     return tuple(float(x) for x in np.clip(v, 0.0, 4.0))
 
 
+#: Every numeric field of `carla.WeatherParameters` (a key for caching the lighting of a weather).
+WEATHER_FIELDS = ("sun_altitude_angle", "sun_azimuth_angle", "cloudiness", "precipitation", "precipitation_deposits",
+                  "wetness", "fog_density", "fog_distance", "fog_falloff", "dust_storm", "wind_intensity",
+                  "scattering_intensity", "mie_scattering_scale", "rayleigh_scattering_scale")
+
+
+def weather_key(w: carla.WeatherParameters) -> tuple[float, ...]:
+    """The weather's field values: equal keys give equal `lighting_from_weather` results."""
+    return tuple(float(getattr(w, name, 0.0)) for name in WEATHER_FIELDS)
+
+
 def lighting_from_weather(w: carla.WeatherParameters) -> Lighting:
     """Map CARLA's weather parameters (percentages 0..100, angles in degrees) to shader lighting."""
     alt, az = w.sun_altitude_angle, w.sun_azimuth_angle

@@ -130,6 +130,7 @@ class Renderer:
         self._light_tex = ctx.texture((_LIGHT_TEXTURE_WIDTH, rows), 1, dtype="u1")
         self._light_tex.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self._light_bytes = np.full(_LIGHT_TEXTURE_WIDTH * rows, 3, np.uint8)
+        self._light_uploaded: bytes | None = None  # what the texture holds (None: not written yet)
         self.fbo = None
         self._fbo_size = (0, 0)
         self.cull_faces = True
@@ -179,7 +180,10 @@ class Renderer:
             state = light_states.get(light_id)
             if state is not None:
                 self._light_bytes[slot] = _LAMP_OF_STATE.get(state, 3)
-        self._light_tex.write(self._light_bytes.tobytes())
+        data = self._light_bytes.tobytes()
+        if data != self._light_uploaded:  # lights change every few seconds: skip the upload meanwhile
+            self._light_tex.write(data)
+            self._light_uploaded = data
 
     @staticmethod
     def _set_uniforms(pipe: _Pipeline, lighting: Lighting, time_s: float) -> None:
