@@ -195,7 +195,7 @@ class ExpertDriver:
         return obstacle, follow_speed_mps(obstacle, hl, cfg.stop_gap_m, cfg.follow_time_gap_s,
                                           cfg.comfort_decel_mps2)
 
-    def _box_limit(self, vehicle: Obstacle, v: float, hl: float, horizon_m: float) -> float | None:
+    def _box_limit(self, vehicle: Obstacle | None, v: float, hl: float, horizon_m: float) -> float | None:
         """Speed that stops the front before a signalized junction's entry when the vehicle ahead
         would otherwise stop the ego with its body across that entry (None: no such case).
 
@@ -204,6 +204,9 @@ class ExpertDriver:
         straddling it, and the light changed (Town03 training 26). Only when the stop before the
         entry takes at most `yellow_max_decel_mps2`; otherwise the ego goes on as before."""
         cfg, r = self.config, self.route
+        if vehicle is None:  # creeping out of a deadlock with nothing ahead on the path
+            self._box_entry_m = math.nan
+            return None
         front = r.s_ego + hl
         entry = self.signals.light_entry_ahead_m(front, horizon_m)
         stop_front = r.s_ego + vehicle.distance_m - cfg.stop_gap_m

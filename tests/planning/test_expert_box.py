@@ -55,3 +55,17 @@ def test_holds_before_the_entry_when_the_car_ahead_stands_just_inside_the_juncti
             world.apply_control(ego_id, driver.step())
             world.tick()
         assert r.s_ego + hl > light.entry_s_m + 3.0
+
+
+def test_no_hold_without_a_vehicle_obstacle():
+    """Creeping out of a deadlock gives a vehicle speed limit with no obstacle on the path (Town03
+    training 26 crashed the expert here)."""
+    with EmbeddedWorld() as world:
+        carla_map = world.load_map("town_grid", seed=0)
+        plan = interpolate_trajectory(carla_map, KEYPOINTS).world
+        ego_id = world.spawn_vehicle(plan[0][0], role_name="hero")
+        driver = ExpertDriver(world, ego_id, plan)
+        assert driver._box_limit(None, 1.0, 2.4, 30.0) is None
+        driver._creep_left_s = 2.0  # as after creep_after_s of a standoff
+        world.apply_control(ego_id, driver.step())  # must not raise
+        assert "vehicle" in driver.labels()["limits"]
