@@ -279,7 +279,7 @@ class RouteRun:
         return control
 
     def _place_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map) -> None:
-        """Place the route's scenarios (`--scenarios` file; LB2.0 blocks reported as skipped), log them."""
+        """Place the route's scenarios (`--scenarios` file and the route's LB2.0 blocks) and log them."""
         if self.opts.scenarios_file:
             from scenarios.lb1_placement import describe_placed
             from scenarios.source import load_scenario_source_cached
@@ -293,10 +293,13 @@ class RouteRun:
                      f"from {Path(source.path).name}: {describe_placed(placed)}")
             for reason in skipped:
                 self.log(f"scenario skipped: {reason}")
-        if self.config.scenarios:
+        if self.config.scenarios:  # LB2.0 blocks: the types with a behaviour run, the others are named
+            from scenarios.lb2_placement import place_lb2_scenarios
             from scenarios.skipped import skipped_scenarios
 
-            self.log(f"LB2.0 route scenarios: {skipped_scenarios((s.type for s in self.config.scenarios), ())}")
+            placed, skipped = place_lb2_scenarios(plan_world, self.config.scenarios)
+            self.placed_scenarios = tuple(sorted((*self.placed_scenarios, *placed), key=lambda p: p.route_index))
+            self.log(f"LB2.0 route scenarios: {len(placed)} run, {skipped_scenarios(skipped, ())}")
 
     def _signalized_at(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map):
         """Route distance (m) -> whether the route's lane just before it has a traffic light."""
