@@ -6,7 +6,6 @@ point, cumulative distance along the route. Built once per route from
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import carla
@@ -31,6 +30,7 @@ class RouteGeometry:
         self.options = [RoadOption(o) for _, o in plan]
         steps = np.linalg.norm(np.diff(self.xyz, axis=0), axis=1) if len(plan) > 1 else np.zeros(0)
         self.distance_m = np.concatenate([[0.0], np.cumsum(steps)])
+        self._turn_runs = self._runs(self.options)
         self._progress_index = 0
 
     def __len__(self) -> int:
@@ -76,31 +76,31 @@ class RouteGeometry:
 
     def turn_junction_m(self, from_m: float) -> tuple[float, float] | None:
         """(entry, exit) route distances of the first junction turn (a LEFT/RIGHT/STRAIGHT run of
-        points) at or after `from_m`; None when the route has none ahead."""
+        points) at or after `from_m` (entry clipped to `from_m` inside a junction); None when the
+        route has none ahead."""
         start = self.index_at(from_m)
-        first = next((i for i in range(start, len(self.options)) if self.options[i] not in NOT_A_TURN), None)
-        if first is None:
+        run = next(((first, last) for first, last in self._turn_runs if last >= start), None)
+        if run is None:
             return None
-        last = first
-        while last + 1 < len(self.options) and self.options[last + 1] == self.options[first]:
-            last += 1
-        return float(self.distance_m[first]), float(self.distance_m[last])
+        return float(self.distance_m[max(run[0], start)]), float(self.distance_m[run[1]])
 
     def junction_runs(self) -> list[tuple[float, float, RoadOption]]:
         """Every junction the route crosses: (entry, exit) route distances (m) and its turn."""
-        runs: list[tuple[float, float, RoadOption]] = []
+        return [(float(self.distance_m[first]), float(self.distance_m[last]), self.options[first])
+                for first, last in self._turn_runs]
+
+    @staticmethod
+    def _runs(options: list[RoadOption]) -> list[tuple[int, int]]:
+        """(first, last) point index of every run of one junction command (LEFT/RIGHT/STRAIGHT)."""
+        runs: list[tuple[int, int]] = []
         i = 0
-        while i < len(self.options):
-            if self.options[i] in NOT_A_TURN:
+        while i < len(options):
+            if options[i] in NOT_A_TURN:
                 i += 1
                 continue
             j = i
-            while j + 1 < len(self.options) and self.options[j + 1] == self.options[i]:
+            while j + 1 < len(options) and options[j + 1] == options[i]:
                 j += 1
-            runs.append((float(self.distance_m[i]), float(self.distance_m[j]), self.options[i]))
+            runs.append((i, j))
             i = j + 1
         return runs
-
-    def heading_rad(self, index: int) -> float:
-        """Route yaw at a point, radians."""
-        return math.radians(float(self.yaw_deg[index]))
