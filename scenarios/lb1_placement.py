@@ -88,16 +88,14 @@ def _yaw_close(a_deg: float | np.ndarray, b_deg: float | np.ndarray) -> bool | n
     return (d < TRIGGER_YAW_DEG) | (d > 360.0 - TRIGGER_YAW_DEG)
 
 
-class _Route(RouteGeometry):
-    """The dense route with the official trigger match."""
-
-    def first_match(self, pose: Pose) -> int | None:
-        """Index of the first route point within 2.0 m (3D) and 10 deg of `pose`, else None."""
-        if not len(self.xyz):
-            return None
-        d = np.linalg.norm(self.xyz - (pose.x_m, pose.y_m, pose.z_m), axis=1)
-        ok = (d < TRIGGER_DISTANCE_M) & _yaw_close(pose.yaw_deg, self.yaw_deg)
-        return int(np.argmax(ok)) if ok.any() else None
+def first_trigger_match(route: RouteGeometry, pose: Pose) -> int | None:
+    """Index of the first route point within 2.0 m (3D) and 10 deg of `pose`, else None (the
+    official trigger match)."""
+    if not len(route):
+        return None
+    d = np.linalg.norm(route.xyz - (pose.x_m, pose.y_m, pose.z_m), axis=1)
+    ok = (d < TRIGGER_DISTANCE_M) & _yaw_close(pose.yaw_deg, route.yaw_deg)
+    return int(np.argmax(ok)) if ok.any() else None
 
 
 def _same_position(a: Pose, b: Pose) -> bool:
@@ -110,10 +108,10 @@ def _clash(a: _Candidate, b: _Candidate) -> bool:
     return any(p.distance_m(q) < TRIGGER_DISTANCE_M for p, q in itertools.product(a.poses(), b.poses()))
 
 
-def _candidates(route: _Route, events: Sequence[Lb1Event]) -> list[_Candidate]:
+def _candidates(route: RouteGeometry, events: Sequence[Lb1Event]) -> list[_Candidate]:
     out = []
     for event in events:
-        index = route.first_match(event.trigger)
+        index = first_trigger_match(route, event.trigger)
         if index is None:
             continue
         kind = LB1_TYPES[event.scenario_type]
@@ -163,7 +161,7 @@ def place_lb1_scenarios(plan: RoutePlan, events: Sequence[Lb1Event],
 
     Deterministic for a seed; see the module docstring for the rules.
     """
-    route = _Route(plan)
+    route = RouteGeometry(plan)
     chosen = _choose(_group(_candidates(route, events)), seed)
     placed = [PlacedScenario(c.event.scenario_type, c.kind.family, c.subtype, c.turn, c.event.trigger.transform,
                              c.route_index, float(route.distance_m[c.route_index]), c.event.other_actors,

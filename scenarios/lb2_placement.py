@@ -4,8 +4,8 @@ are reported as skipped (named and counted), never a crash.
 LB2.0 names scenarios by class (`ControlLoss`, `DynamicObjectCrossing`, `VehicleTurningRoute`,
 `Accident`, `ParkedObstacle`, ...) and gives each a `trigger_point` on the route. A block whose
 type is one of our families' names (the LB1.0 classes, several of which LB2.0 kept) is placed
-where its trigger point meets the route (the nearest dense route point within
-`TRIGGER_DISTANCE_M` and `TRIGGER_YAW_DEG`, as LB1.0 matches triggers) and runs with the
+where its trigger point meets the route (the first dense route point within 2 m and 10 deg,
+LB1.0's own trigger match, `lb1_placement.first_trigger_match`) and runs with the
 family's default parameters; LB2.0's own per-scenario parameters (`other_parameters`) are
 ignored, since the families implement LB1.0's behaviour.
 """
@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
-import numpy as np
-
-from scenarios.lb1_file import OtherActors
-from scenarios.lb1_placement import TRIGGER_DISTANCE_M, TRIGGER_YAW_DEG, PlacedScenario
+from scenarios.lb1_file import OtherActors, Pose
+from scenarios.lb1_placement import PlacedScenario, first_trigger_match
 from scenarios.lb1_types import LB1_TYPES
 from scenarios.registry import READABLE_NAMES, builder
 from scenarios.route_geometry import RouteGeometry, RoutePlan
@@ -36,13 +34,10 @@ def place_lb2_scenarios(plan: RoutePlan, blocks: Sequence) -> tuple[tuple[Placed
             continue
         trigger = block.trigger_points[0]
         loc = trigger.location
-        d = np.hypot(route.xyz[:, 0] - loc.x, route.xyz[:, 1] - loc.y)
-        yaw_off = (route.yaw_deg - trigger.rotation.yaw + 180.0) % 360.0 - 180.0
-        ok = (d < TRIGGER_DISTANCE_M) & (np.abs(yaw_off) < TRIGGER_YAW_DEG)
-        if not ok.any():
+        index = first_trigger_match(route, Pose(loc.x, loc.y, loc.z, trigger.rotation.yaw))
+        if index is None:
             skipped.append(block.type)
             continue
-        index = int(np.argmax(ok))
         kind = LB1_TYPES[type_name]
         turn = route.next_turn(index)
         subtype = kind.turn_subtypes.get(turn) if kind.needs_turn else ""
