@@ -357,7 +357,7 @@ class RouteRun:
                         if lt.trigger_location.distance(loc) <= DISTANCE_LIGHT_M}
                 criteria.update(CriteriaTick(ego, self._game_time, collisions, near))
                 if self.scenarios is not None:
-                    self.scenarios.tag_new_events(criteria.events())
+                    self.scenarios.tag_new_events(criteria.infractions())
                 if (len(self.config.weathers) > 1 and criteria.completion.percentage != last_pct
                         and not (self.conditions and self.conditions.weather)):
                     last_pct = criteria.completion.percentage

@@ -17,9 +17,6 @@ from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStat
 from scenarios.registry import apply_parameters, builder
 from scenarios.route_geometry import RouteGeometry
 
-#: Criteria event types that report progress, not infractions (TrafficEventType values).
-_PROGRESS_EVENTS = frozenset({"route_completion", "route_completed"})
-
 
 @dataclass(frozen=True)
 class TaggedInfraction:
@@ -82,15 +79,13 @@ class ScenarioManager:
     def active_labels(self) -> tuple[str, ...]:
         return tuple(b.label for b in self.behaviours if b.active)
 
-    def tag_new_events(self, events: Sequence) -> None:
-        """Tag the criteria events added since the last call (infractions only) with the running
-        scenarios; `events` is `RouteCriteria.events()` (official TrafficEvent objects)."""
+    def tag_new_events(self, infractions: Sequence) -> None:
+        """Tag the infractions added since the last call with the running scenarios;
+        `infractions` is `RouteCriteria.infractions()` (official TrafficEvent objects)."""
         labels = self.active_labels()
-        for event in events:
-            if id(event) in self._seen_events:
-                continue
-            self._seen_events.add(id(event))
-            if event.type.value not in _PROGRESS_EVENTS:
+        for event in infractions:
+            if id(event) not in self._seen_events:
+                self._seen_events.add(id(event))
                 self.tagged.append(TaggedInfraction(event.type.value, event.message, labels))
 
     def summary(self) -> list[dict]:

@@ -78,7 +78,11 @@ class RouteCriteria:
     def events(self) -> list[TrafficEvent]:
         return [e for c in self.criteria for e in c.events]
 
-    def infraction_count(self) -> int:
-        """Infractions recorded so far (every event but the completion reports), for live displays."""
+    def infractions(self) -> list[TrafficEvent]:
+        """Infractions recorded so far: every event but the completion reports."""
         progress = (TrafficEventType.ROUTE_COMPLETION, TrafficEventType.ROUTE_COMPLETED)
-        return sum(1 for c in self.criteria for e in c.events if e.type not in progress)
+        return [e for e in self.events() if e.type not in progress]
+
+    def infraction_count(self) -> int:
+        """How many infractions so far, for live displays."""
+        return len(self.infractions())
