@@ -163,6 +163,7 @@ class RouteRun:
         self.placed_scenarios: tuple = ()  # scenarios.lb1_placement.PlacedScenario, in route order
         self.scenarios: Any = None  # scenarios.manager.ScenarioManager when the route has scenarios
         self.conditions: Any = None  # scenarios.perception_conditions.PerceptionConditions of the file
+        self.route_geometry: Any = None  # scenarios.route_geometry.RouteGeometry when the route has scenarios
         self.caller = AgentCaller()
         self.video: Any = None
         self._game_time = 0.0
@@ -211,7 +212,7 @@ class RouteRun:
             condition_weather = self.conditions.weather_for(opts.seed + self.job.index) if self.conditions else None
             if condition_weather is not None:  # the scenario file's weather holds for the whole run
                 world.set_weather(condition_weather)
-            self._start_scenarios(plan.world, carla_map, ego_id)
+            self._start_scenarios(carla_map, ego_id)
         except Exception as exc:  # noqa: BLE001 - any world failure is recorded, the run goes on
             return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
 
@@ -280,6 +281,11 @@ class RouteRun:
 
     def _place_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map) -> None:
         """Place the route's scenarios (`--scenarios` file and the route's LB2.0 blocks) and log them."""
+        if not (self.opts.scenarios_file or self.config.scenarios):
+            return
+        from scenarios.route_geometry import RouteGeometry
+
+        self.route_geometry = RouteGeometry(plan_world)  # one per route: placement, then the behaviours
         if self.opts.scenarios_file:
             from scenarios.lb1_placement import describe_placed
             from scenarios.source import load_scenario_source_cached
@@ -287,7 +293,7 @@ class RouteRun:
             source = load_scenario_source_cached(self.opts.scenarios_file)
             self.conditions = source.conditions
             placed, skipped = source.place(plan_world, self.config.town, self.opts.seed + self.job.index,
-                                           self._signalized_at(plan_world, carla_map))
+                                           self._signalized_at(self.route_geometry, carla_map))
             self.placed_scenarios = placed
             self.log(f"placed {len(placed)} scenario{'' if len(placed) == 1 else 's'} "
                      f"from {Path(source.path).name}: {describe_placed(placed)}")
@@ -301,11 +307,9 @@ class RouteRun:
             self.placed_scenarios = tuple(sorted((*self.placed_scenarios, *placed), key=lambda p: p.route_index))
             self.log(f"LB2.0 route scenarios: {len(placed)} run, {skipped_scenarios(skipped, ())}")
 
-    def _signalized_at(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map):
-        """Route distance (m) -> whether the route's lane just before it has a traffic light."""
-        from scenarios.route_geometry import RouteGeometry
-
-        route = RouteGeometry(plan_world)
+    def _signalized_at(self, route: Any, carla_map: carla.Map):
+        """Route distance (m) along `route` (a RouteGeometry) -> whether the route's lane just
+        before it has a traffic light."""
 
         def signalized(route_m: float) -> bool:
             loc = route.transform_at(max(0.0, route_m - 2.0)).location
@@ -314,17 +318,15 @@ class RouteRun:
 
         return signalized
 
-    def _start_scenarios(self, plan_world: list[tuple[carla.Transform, Any]], carla_map: carla.Map,
-                         ego_id: int) -> None:
+    def _start_scenarios(self, carla_map: carla.Map, ego_id: int) -> None:
         """Behaviours for the placed scenarios (those without one are logged as skipped)."""
         if not self.placed_scenarios:
             return
         from scenarios.manager import ScenarioManager
-        from scenarios.route_geometry import RouteGeometry
         from scenarios.skipped import skipped_scenarios
 
         self.scenarios, skipped = ScenarioManager.from_placed(
-            self.placed_scenarios, self.world, carla_map, ego_id, RouteGeometry(plan_world),
+            self.placed_scenarios, self.world, carla_map, ego_id, self.route_geometry,
             self.opts.seed + self.job.index)
         if skipped:
             self.log(str(skipped_scenarios(skipped, ())))
