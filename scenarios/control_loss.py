@@ -26,12 +26,12 @@ import carla
 from scenarios.behaviour import ScenarioBehaviour, ScenarioContext, ScenarioStatus, parameter
 from scenarios.lane_actors import (
     lane_distance_to_junction_m,
-    lane_point_ahead,
     reference_waypoint,
     trigger_on_route_m,
     trigger_reached,
 )
 from scenarios.route_geometry import RouteGeometry
+from scenarios.scripted_vehicle import lane_point_ahead
 
 DEBRIS_AHEAD_M = (12.0, 46.0, 72.0)
 EVENT_RADIUS_M = 2.0

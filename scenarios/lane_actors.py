@@ -57,18 +57,6 @@ def trigger_on_route_m(behaviour: ScenarioBehaviour, route: RouteGeometry) -> fl
     return float(route.distance_m[k])
 
 
-def lane_point_ahead(start: carla.Waypoint, distance_m: float) -> tuple[carla.Waypoint, float]:
-    """(lane point, metres actually travelled): `waypoint_ahead` (1 m steps, stops at the first
-    junction point) that also says how far it got."""
-    wp, travelled = start, 0.0
-    while travelled < distance_m:
-        nxt = waypoint_ahead(wp, 1.0)
-        if nxt is wp:
-            break
-        wp, travelled = nxt, travelled + 1.0
-    return wp, travelled
-
-
 def lane_distance_to_junction_m(start: carla.Waypoint, max_m: float = JUNCTION_SEARCH_M) -> float | None:
     """Metres along `start`'s lane (1 m steps, straight on) to its first junction point; None
     when none lies within `max_m` or the lane ends first."""

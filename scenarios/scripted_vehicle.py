@@ -111,10 +111,11 @@ def lane_change_path(start: carla.Waypoint, side: str, before_m: float, change_m
     return np.array(pts, dtype=float)
 
 
-def waypoint_ahead(start: carla.Waypoint, distance_m: float, stop_at_junction: bool = True) -> carla.Waypoint:
-    """The lane point `distance_m` along `start`'s lane (1 m steps, straight on at forks); with
-    `stop_at_junction` it stops at the first junction point, as scenario_runner's
-    `get_waypoint_in_distance`."""
+def lane_point_ahead(start: carla.Waypoint, distance_m: float,
+                     stop_at_junction: bool = True) -> tuple[carla.Waypoint, float]:
+    """(lane point, metres actually travelled): `distance_m` along `start`'s lane in 1 m steps,
+    straight on at forks; with `stop_at_junction` it stops at the first junction point, as
+    scenario_runner's `get_waypoint_in_distance` (or where the lane ends)."""
     wp = start
     travelled = 0.0
     while travelled < distance_m:
@@ -126,7 +127,12 @@ def waypoint_ahead(start: carla.Waypoint, distance_m: float, stop_at_junction: b
             break
         wp = nxt
         travelled += 1.0
-    return wp
+    return wp, travelled
+
+
+def waypoint_ahead(start: carla.Waypoint, distance_m: float, stop_at_junction: bool = True) -> carla.Waypoint:
+    """The lane point of `lane_point_ahead`, without the distance."""
+    return lane_point_ahead(start, distance_m, stop_at_junction)[0]
 
 
 class ScriptedVehicle:

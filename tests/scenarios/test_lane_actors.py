@@ -14,9 +14,9 @@ from scenarios.lane_actors import (
     SPAWN_TRIES,
     boxes_overlap,
     lane_distance_to_junction_m,
-    lane_point_ahead,
     spawn_on_lane,
 )
+from scenarios.scripted_vehicle import lane_point_ahead
 
 BLOCK_START = carla.Location(205.2, -215.0, 0.0)  # a 70 m town_grid block, then a junction
 
