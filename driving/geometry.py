@@ -19,3 +19,14 @@ def box_corners(x: float, y: float, yaw_rad: float, half_length_m: float, half_w
     local = np.array([[half_length_m, half_width_m], [half_length_m, -half_width_m],
                       [-half_length_m, -half_width_m], [-half_length_m, half_width_m]])
     return np.stack([x + local[:, 0] * c - local[:, 1] * s, y + local[:, 0] * s + local[:, 1] * c], 1)
+
+
+def world_to_ego(points_xy: np.ndarray, ego_xy: np.ndarray, theta_rad: float) -> np.ndarray:
+    """World points (metres) -> ego frame (x forward, y right) of a vehicle at `ego_xy`, compass `theta_rad`.
+
+    CARLA's compass is yaw + pi/2; forward is (cos yaw, sin yaw) and right (-sin yaw, cos yaw).
+    """
+    yaw = (0.0 if math.isnan(theta_rad) else theta_rad) - math.pi / 2
+    d = np.asarray(points_xy, dtype=np.float64) - np.asarray(ego_xy, dtype=np.float64)
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1).astype(np.float32)

@@ -8,13 +8,16 @@ uint8 images (depth CARLA-encoded), as the leaderboard hands them to an agent.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from driving.errors import InputError
 from driving.image_codecs import decode_depth_normalized
 from perception.config import LeTFuserConfig
+
+if TYPE_CHECKING:
+    import torch
 
 VIEW_NAMES = ("left", "front", "right")
 
@@ -65,6 +68,7 @@ def panorama_inputs(rgb_views: Sequence[np.ndarray], depth_views: Sequence[np.nd
 
     `depth_views` are CARLA-encoded depth images (None for a depth-predicting model).
     """
+    import torch  # here, not at the top: the collector reads camera_specs without loading torch
     bgr = stitch_views(rgb_views, config, "rgb")[..., :3]
     rgb = torch.from_numpy(np.ascontiguousarray(bgr[..., ::-1].transpose(2, 0, 1))).float()[None]
     if depth_views is None:

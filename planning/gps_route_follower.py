@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from driving.collect.dataset import world_to_ego
 from driving.errors import InputError
+from driving.geometry import world_to_ego
 from planning.gps import gps_to_location
 from planning.road_option import RoadOption
 

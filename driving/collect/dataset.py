@@ -41,6 +41,7 @@ from driving.collect.route_reader import (
     open_route,
 )
 from driving.errors import InputError
+from driving.geometry import world_to_ego
 from driving.tags import NUM_TAGS
 from perception.panorama import centre_crop
 
@@ -75,17 +76,6 @@ class DatasetConfig:
             raise InputError("dataset config: max_yaw_deg must be >= 0 and color_jitter in [0, 1)")
         if self.waypoint_interval_s is not None and self.waypoint_interval_s <= 0:
             raise InputError(f"dataset config: waypoint_interval_s must be > 0 s, got {self.waypoint_interval_s}")
-
-
-def world_to_ego(points_xy: np.ndarray, ego_xy: np.ndarray, theta_rad: float) -> np.ndarray:
-    """World points (metres) -> ego frame (x forward, y right) of a vehicle at `ego_xy`, compass `theta_rad`.
-
-    CARLA's compass is yaw + pi/2; forward is (cos yaw, sin yaw) and right (-sin yaw, cos yaw).
-    """
-    yaw = (0.0 if math.isnan(theta_rad) else theta_rad) - math.pi / 2
-    d = np.asarray(points_xy, dtype=np.float64) - np.asarray(ego_xy, dtype=np.float64)
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.stack([c * d[..., 0] + s * d[..., 1], -s * d[..., 0] + c * d[..., 1]], axis=-1).astype(np.float32)
 
 
 @dataclass(frozen=True)

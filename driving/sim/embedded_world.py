@@ -42,7 +42,7 @@ from driving.sim.pedestrians import Pedestrians
 from driving.sim.traffic import IdmParams, TrafficDrivers
 from driving.sim.traffic_lights import LightTiming, TrafficLightCycler
 from driving.sim.vehicle_dynamics import RoadSurface, lane_pitch, slope_along
-from driving.sim.world_bodies import ActorRecord, Bodies, actor_state
+from driving.sim.world_bodies import ActorRecord, Bodies, actor_state, actor_states
 from driving.sim.world_config import EmbeddedWorldConfig
 from driving.sim.world_setup import (
     route_segments,
@@ -386,7 +386,13 @@ class EmbeddedWorld(World):
 
     def get_actor_states(self) -> list[ActorState]:
         self._require_map()
-        return [self.get_actor_state(i) for i in self._actors]
+        missing = [rec for i, rec in self._actors.items() if i not in self._states]
+        if missing:
+            t = self._traffic
+            accel = dict(zip(t.rows.tolist(), t.accel.tolist())) if len(t) else {}
+            for rec, state in zip(missing, actor_states(self._bodies, missing, accel)):
+                self._states[rec.id] = state
+        return [self._states[i] for i in self._actors]
 
     def get_traffic_lights(self) -> list[TrafficLightInfo]:
         self._require_map()
@@ -424,7 +430,7 @@ class EmbeddedWorld(World):
         if self._sensors is None:
             return {}
         if self._sensors.needs_scene(self._elapsed):
-            actors = {i: self.get_actor_state(i) for i in self._actors}
+            actors = {a.id: a for a in self.get_actor_states()}
         else:  # only the parents' own sensors read this frame
             actors = {i: self.get_actor_state(i) for i in self._sensors.parent_ids() if i in self._actors}
         return self._sensors.read(self._frame, self._elapsed, actors, self._lights.carla_states(), self._weather)

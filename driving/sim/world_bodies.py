@@ -122,10 +122,35 @@ _STATE_FIELDS = ("x", "y", "z", "yaw", "pitch", "speed", "vx", "vy", "yaw_rate",
 
 def actor_state(bodies: Bodies, rec: ActorRecord, npc_accel_mps2: float = 0.0) -> ActorState:
     """The `ActorState` of `rec` built from its row (carla objects are made only here)."""
-    x, y, z, yaw, pitch, speed, vx, vy, yaw_rate, hl, hw, hh = bodies.row_floats(rec.row, _STATE_FIELDS)
     control = None
     if rec.kind == ActorKind.VEHICLE:
         control = _npc_control(bodies, rec.row, npc_accel_mps2) if rec.autopilot else rec.control
+    return _state(rec, *bodies.row_floats(rec.row, _STATE_FIELDS), control)
+
+
+def actor_states(bodies: Bodies, recs: list[ActorRecord], accel_by_row: dict[int, float]) -> list[ActorState]:
+    """`actor_state` of every record in one pass (the same values, built from whole columns).
+
+    Why: the expert, the criteria and the cameras read every actor every tick; reading the
+    columns once as Python floats instead of ~20 numpy scalar reads per actor makes building
+    all states about 3x cheaper. `accel_by_row` is the autopilot acceleration (m/s^2) by row.
+    """
+    rows = np.fromiter((r.row for r in recs), dtype=np.intp, count=len(recs))
+    data = bodies._data
+    cols = [data[name][rows].tolist() for name in _STATE_FIELDS]
+    ctrl = [data[name][rows].tolist() for name in _CONTROL_FIELDS]
+    out = []
+    for rec, values, driven in zip(recs, zip(*cols), zip(*ctrl)):
+        control = None
+        if rec.kind == ActorKind.VEHICLE:
+            control = _control_of(*driven, accel_by_row.get(rec.row, 0.0)) if rec.autopilot else rec.control
+        out.append(_state(rec, *values, control))
+    return out
+
+
+def _state(rec: ActorRecord, x: float, y: float, z: float, yaw: float, pitch: float, speed: float, vx: float,
+           vy: float, yaw_rate: float, hl: float, hw: float, hh: float,
+           control: carla.VehicleControl | None) -> ActorState:
     return ActorState(
         id=rec.id, kind=rec.kind, type_id=rec.type_id, role_name=rec.role_name,
         transform=carla.Transform(carla.Location(x, y, z),
@@ -137,10 +162,16 @@ def actor_state(bodies: Bodies, rec: ActorRecord, npc_accel_mps2: float = 0.0) -
         color_rgb=rec.color_rgb, control=control)
 
 
+_CONTROL_FIELDS = ("speed", "yaw_rate", "wheelbase", "max_steer", "max_accel", "max_brake")
+
+
 def _npc_control(bodies: Bodies, row: int, accel_mps2: float) -> carla.VehicleControl:
+    return _control_of(*bodies.row_floats(row, _CONTROL_FIELDS), accel_mps2)
+
+
+def _control_of(speed: float, yaw_rate: float, wheelbase: float, max_steer: float, max_accel: float,
+                max_brake: float, accel_mps2: float) -> carla.VehicleControl:
     # What a driver would have pressed to move an NPC as it moved (for logs and datasets).
-    speed, yaw_rate, wheelbase, max_steer, max_accel, max_brake = bodies.row_floats(
-        row, ("speed", "yaw_rate", "wheelbase", "max_steer", "max_accel", "max_brake"))
     wheel = math.atan(wheelbase * yaw_rate / max(speed, 0.1))
     steer = max(-1.0, min(1.0, wheel / max(max_steer, 1e-6)))
     return carla.VehicleControl(throttle=min(1.0, max(0.0, accel_mps2 / max(max_accel, 1e-6))),
