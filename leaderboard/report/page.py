@@ -150,7 +150,7 @@ def build_page(runs: Sequence[RunResults], out_path: Path, maps: Sequence[MapPan
     if maps_note:
         parts.append(f'<p class="note">{escape(maps_note)}</p>')
     for panel in maps:
-        parts.append(f"<figure>{_img(panel.png, panel.title)}"
+        parts.append(f"<h3>{escape(panel.title)}</h3><figure>{_img(panel.png, panel.title)}"
                      f"<figcaption class='note'>{escape(panel.note)}</figcaption></figure>")
     if not maps:
         parts.append('<p class="note">No infraction names a place.</p>')
