@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,14 @@ class _Checker:
             raise self.fail(f"{where}.{key}" if where else key, expected, value)
         return value
 
+    def objects(self, obj: dict[str, Any], key: str, where: str, expected: str) -> Iterator[tuple[str, dict]]:
+        """(JSON path, item) of each item of the list `obj[key]`; every item must be an object."""
+        for k, item in enumerate(self.get(obj, key, where, list, f"a list of {expected}")):
+            at = f"{where}.{key}[{k}]"
+            if not isinstance(item, dict):
+                raise self.fail(at, expected, item)
+            yield at, item
+
     def number(self, obj: dict[str, Any], key: str, where: str) -> float:
         value = float(self.get(obj, key, where, (int, float), "a number"))
         if not math.isfinite(value):
@@ -140,19 +149,11 @@ def _family_counts(check: _Checker, meta: dict[str, Any], where: str) -> tuple[t
     `meta.scenario_infractions` (each with the labels running at the time)."""
     if "scenario_infractions" not in meta and "scenarios" not in meta:
         return ()
-    scenarios = check.get(meta, "scenarios", f"{where}.meta", list, "a list of scenarios")
-    families: dict[str, str] = {}
-    for k, s in enumerate(scenarios):
-        at = f"{where}.meta.scenarios[{k}]"
-        if not isinstance(s, dict):
-            raise check.fail(at, "an object with scenario and family", s)
-        families[check.get(s, "scenario", at, str, "a string")] = check.get(s, "family", at, str, "a string")
-    tagged = check.get(meta, "scenario_infractions", f"{where}.meta", list, "a list of tagged infractions")
+    meta_at = f"{where}.meta"
+    families = {check.get(s, "scenario", at, str, "a string"): check.get(s, "family", at, str, "a string")
+                for at, s in check.objects(meta, "scenarios", meta_at, "objects with scenario and family")}
     counts: dict[str, int] = {}
-    for k, t in enumerate(tagged):
-        at = f"{where}.meta.scenario_infractions[{k}]"
-        if not isinstance(t, dict):
-            raise check.fail(at, "an object with type, message and scenarios", t)
+    for at, t in check.objects(meta, "scenario_infractions", meta_at, "objects with type, message and scenarios"):
         check.get(t, "type", at, str, "an infraction type string")
         labels = check.get(t, "scenarios", at, list, "a list of scenario labels")
         for family in dict.fromkeys(families.get(str(label), str(label)) for label in labels) or [NO_SCENARIO]:
