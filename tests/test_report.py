@@ -138,7 +138,7 @@ def test_report_of_a_real_run(run_dir: Path, capsys) -> None:
     assert "Infraction places on town_grid" in "".join(page.text)
     # the map is the town drawn (road asphalt and grass dominate), not plain axes
     map_img = images[-1]
-    assert len(np.unique(map_img.reshape(-1, 3), axis=0)) > 500
+    assert len(np.unique(map_img.reshape(-1, 3), axis=0)) > 2000
     assert "route timeout" in "".join(page.text)  # the timeout names no place: said, not drawn
 
 
@@ -148,7 +148,28 @@ def test_without_the_routes_file_points_go_on_plain_axes(run_dir: Path) -> None:
     page = Page(out.read_text())
     text = "".join(page.text)
     assert "Infraction places (map unknown)" in text and "pass --routes FILE to draw maps" in text
-    assert len(_decoded_pngs(page)) == 4
+    images = _decoded_pngs(page)
+    assert len(images) == 4
+    assert len(np.unique(images[-1].reshape(-1, 3), axis=0)) < 2000  # plain axes: no town drawn
+
+
+def test_towns_resolve_through_maps_dir_as_in_the_evaluator(run_dir: Path) -> None:
+    from driving.sim.maps import map_path
+
+    maps = run_dir / "maps"
+    maps.mkdir(exist_ok=True)
+    shutil.copy(map_path(TOWN), maps / "MyTown.xodr")
+    routes = run_dir / "mytown.xml"
+    routes.write_text((run_dir / "routes.xml").read_text().replace(f'town="{TOWN}"', 'town="MyTown"'))
+    out = run_dir / "mytown.html"
+    argv = ["report", str(run_dir / "run" / "results.json"), "--out", str(out), "--routes", str(routes)]
+    assert main(argv) == 0
+    assert "No map drawn for MyTown: route town 'MyTown': not a bundled map" in "".join(Page(out.read_text()).text)
+    assert main(argv + ["--maps", str(maps)]) == 0
+    page = Page(out.read_text())
+    text = "".join(page.text)
+    assert "Infraction places on MyTown" in text and "No map drawn" not in text
+    assert len(np.unique(_decoded_pngs(page)[-1].reshape(-1, 3), axis=0)) > 2000
 
 
 def test_two_files_compared_with_deltas(run_dir: Path) -> None:
