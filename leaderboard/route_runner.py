@@ -240,9 +240,9 @@ class RouteRun:
             criteria = RouteCriteria([t for t, _ in plan.world], carla_map, world.get_traffic_lights(),
                                      world.get_stop_signs())
             if opts.video_dir:
-                from leaderboard.video import RouteVideo
+                from leaderboard.video import RouteVideo, video_file_name
 
-                path = Path(opts.video_dir) / f"{config.name}_{self.job.index}.mp4"
+                path = Path(opts.video_dir) / video_file_name(config.name, self.job.index)
                 self.video = RouteVideo(path, world, [t for t, _ in plan.world], ego_id)
             self.on_start()
             if opts.record_dir:  # last: nothing after it can fail before the loop stops it

@@ -26,7 +26,6 @@ from pathlib import Path
 import carla
 import cv2
 import numpy as np
-import shapely
 
 from driving.atomic_io import atomic_path
 from driving.geometry import box_corners
@@ -34,10 +33,9 @@ from driving.sim.preview import (
     Canvas,
     LightMark,
     draw_actors,
+    draw_layout_within,
     draw_lights,
-    draw_props,
     draw_route,
-    draw_surfaces,
     light_marks,
 )
 from driving.world import ActorState, World
@@ -89,13 +87,9 @@ class RouteTopDown:
                   float(xy[:, 0].max()) + margin_m, float(xy[:, 1].max()) + margin_m)
         cv = Canvas(bounds, self.ppm)
         cv.img[:] = OUTSIDE_BGR
-        box = shapely.box(*bounds)
         layout, signals = getattr(world, "layout", None), getattr(world, "signals", None)
         if layout is not None and signals is not None:
-            hits = shapely.intersects([s.polygon for s in layout.surfaces], box) if layout.surfaces else []
-            draw_surfaces(cv, [s for s, hit in zip(layout.surfaces, hits) if hit])
-            draw_props(cv, [o for o in layout.objects
-                            if _touches(o.center, max(o.half_extent[:2]) + 6.0, bounds)])
+            draw_layout_within(cv, layout, bounds)
             self._marks = light_marks(layout, signals)
         else:
             self._draw_lanes(cv, world.get_map(), bounds)
@@ -136,6 +130,12 @@ class RouteTopDown:
                   and abs(a.transform.location.y - ey) <= reach]
         draw_actors(cv, others + [ego])  # the ego last, on top
         return img
+
+
+def video_file_name(route_name: str, index: int) -> str:
+    """The mp4 name of one route run in the video folder: `<route name>_<index in the results>.mp4`
+    (the report finds a record's video by it)."""
+    return f"{route_name}_{index}.mp4"
 
 
 class RouteVideo:
@@ -212,12 +212,6 @@ class RouteVideo:
             self._atomic.__exit__(None, None, None)
         else:
             self._atomic.__exit__(RuntimeError, RuntimeError("no frames"), None)
-
-
-def _touches(xy: tuple[float, ...], radius_m: float, bounds: tuple[float, float, float, float]) -> bool:
-    """Whether a prop within `radius_m` of `xy` (its half size plus its shadow) can reach `bounds`."""
-    return (bounds[0] - radius_m <= xy[0] <= bounds[2] + radius_m
-            and bounds[1] - radius_m <= xy[1] <= bounds[3] + radius_m)
 
 
 def _finish_line(cv: Canvas, end: carla.Transform, square_m: float = 0.6) -> None:

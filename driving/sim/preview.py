@@ -149,6 +149,21 @@ def draw_props(cv: Canvas, objects: list[StaticObject]) -> None:
                 cv.outline(pts, _shade(_bgr(o.color_rgb), 0.6), 1)
 
 
+def draw_layout_within(cv: Canvas, layout: Layout, bounds: tuple[float, float, float, float]) -> None:
+    """The static layers (surfaces, then props) of `layout` that can reach `bounds` (metres: min x,
+    min y, max x, max y): a close-up of a large town draws only what shows, not the whole map."""
+    box = shapely.box(*bounds)
+    hits = shapely.intersects([s.polygon for s in layout.surfaces], box) if layout.surfaces else []
+    draw_surfaces(cv, [s for s, hit in zip(layout.surfaces, hits) if hit])
+    draw_props(cv, [o for o in layout.objects if _touches(o.center, max(o.half_extent[:2]) + 6.0, bounds)])
+
+
+def _touches(xy: tuple[float, ...], radius_m: float, bounds: tuple[float, float, float, float]) -> bool:
+    """Whether a prop within `radius_m` of `xy` (its half size plus its shadow) can reach `bounds`."""
+    return (bounds[0] - radius_m <= xy[0] <= bounds[2] + radius_m
+            and bounds[1] - radius_m <= xy[1] <= bounds[3] + radius_m)
+
+
 @dataclass(frozen=True)
 class LightMark:
     """Where a traffic light is drawn: (x, y) metres, its `TrafficLightInfo.id`, and whether a placed
@@ -308,11 +323,17 @@ def demo_light_states(signals: SignalSet) -> dict[int, carla.TrafficLightState]:
 def preview_map(map_name_or_path: str | Path, seed: int, out_path: str | Path,
                 pixels_per_metre: float = 3.0) -> Path:
     """Render a map's layout and signals with no actors (the CLI's fallback preview)."""
+    layout, signals = load_layout(map_name_or_path, seed)
+    return render_preview(layout, signals, demo_light_states(signals), [], None, out_path, pixels_per_metre)
+
+
+def load_layout(map_name_or_path: str | Path, seed: int) -> tuple[Layout, SignalSet]:
+    """A map's static layout (props placed from `seed`) and signals, without a world: for pictures
+    of a map alone (the preview fallback, the run report's infraction map)."""
     from driving.sim.layout import build_layout
     from driving.sim.maps import load_map
     from driving.sim.signals import find_signals
 
     loaded = load_map(map_name_or_path)
     signals = find_signals(loaded.carla_map)
-    layout = build_layout(loaded.carla_map, loaded.name, seed, signals)
-    return render_preview(layout, signals, demo_light_states(signals), [], None, out_path, pixels_per_metre)
+    return build_layout(loaded.carla_map, loaded.name, seed, signals), signals
