@@ -17,15 +17,10 @@ WRITERS = [H264VideoWriter, Mp4vVideoWriter]
 
 
 def read_frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    return frames
+    """Every frame of the video as decoded by ffmpeg, as BGR arrays (what the writer was given)."""
+    gen = imageio_ffmpeg.read_frames(str(path))
+    width, height = next(gen)["size"]
+    return [np.frombuffer(data, np.uint8).reshape(height, width, 3)[..., ::-1] for data in gen]
 
 
 def ffmpeg_meta(path: Path) -> dict:
@@ -34,6 +29,15 @@ def ffmpeg_meta(path: Path) -> dict:
     meta = next(gen)
     gen.close()
     return meta
+
+
+def cv2_frame_count(path: Path) -> int:
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count
 
 
 def bar_frame(k: int, size_hw: tuple[int, int] = (101, 201)) -> np.ndarray:
@@ -58,6 +62,7 @@ def test_h264_video_is_browser_playable_with_every_frame(tmp_path: Path) -> None
     assert 0 <= head.find(b"moov") < head.find(b"mdat")  # faststart: the index before the data
     frames = read_frames(path)
     assert len(frames) == 7 and frames[0].shape == (102, 202, 3)
+    assert cv2_frame_count(path) == 7  # OpenCV (the tests' other reader) decodes it too
     for k in (0, 6):  # the bar moved with the frames
         assert frames[k][50, 8 * k + 10, 2] > 180 and frames[k][50, 8 * k + 10, 0] < 80
 
