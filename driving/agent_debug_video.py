@@ -1,4 +1,7 @@
-"""Per-frame debug picture of the LeTFuser agent (what it saw and what it decided), written as an mp4.
+"""Per-frame debug picture of the LeTFuser agent (what it saw and what it decided).
+
+The agent writes these pictures as an mp4 (`driving.video_writer`) and shows them in the route
+viewer (`leaderboard.viewer`), which reuses `camera_row` and `caption` for agents without one.
 
 Layout, `WIDTH_PX` wide (each row scaled to that width, heights rounded to even for the codec):
   cameras       left | front | right RGB (BGR from CARLA's BGRA)
@@ -24,14 +27,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import cv2
 import numpy as np
 
-from driving.atomic_io import atomic_path
 from driving.image_codecs import colorize_semantic_bgr
 from driving.sim.snapshot import RIG_MOUNT
 from driving.tags import NUM_TAGS, PALETTE_RGB, Tag
@@ -43,7 +42,6 @@ BEV_BEHIND_M = 4.0  # the window reaches this far behind the cameras
 SDC_ORIGIN_AHEAD_M = float(RIG_MOUNT["x"])  # SDC origin (camera mount) ahead of the ego-frame origin
 EGO_LENGTH_M, EGO_WIDTH_M = 4.9, 2.1  # drawn only
 RING_STEP_M = 10.0  # distance lines ahead of the ego
-FOURCC = "mp4v"  # this OpenCV build has no H.264 encoder (see leaderboard/video.py)
 
 EMPTY_BGR = (28, 28, 28)  # an SDC cell with nothing in it
 OUTSIDE_BGR = (64, 64, 64)  # window outside the SDC grid (behind the cameras, or beyond its side)
@@ -170,7 +168,8 @@ def _fit_width(img: np.ndarray, interpolation: int) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(img), (WIDTH_PX, height), interpolation=interpolation)
 
 
-def _camera_row(views: Sequence[np.ndarray]) -> np.ndarray:
+def camera_row(views: Sequence[np.ndarray]) -> np.ndarray:
+    """Equal-sized BGRA (or BGR) camera images side by side, scaled to WIDTH_PX wide (height even)."""
     arrays = [np.asarray(v) for v in views]
     if not arrays or any(a.ndim != 3 or a.shape[2] < 3 or a.shape[:2] != arrays[0].shape[:2] for a in arrays):
         raise ValueError(f"rgb_views: expected equal H x W x 4 BGRA images, got {[a.shape for a in arrays]}")
@@ -184,7 +183,7 @@ def _text(img: np.ndarray, text: str, xy: tuple[int, int], bgr: tuple[int, int, 
     cv2.putText(img, text, xy, FONT, scale, bgr, thickness, cv2.LINE_AA)
 
 
-def _caption(img: np.ndarray, text: str, x: int, y: int) -> None:
+def caption(img: np.ndarray, text: str, x: int, y: int) -> None:
     """A small label on a dark box with its top-left corner at (x, y)."""
     (w, h), _ = cv2.getTextSize(text, FONT, 0.45, 1)
     box = img[y:y + h + 8, x:x + w + 8]
@@ -233,77 +232,11 @@ def render_text(frame: DebugFrame) -> np.ndarray:
 
 def render_debug_frame(frame: DebugFrame, sdc_cell_m: float) -> np.ndarray:
     """The whole debug picture, uint8 BGR, WIDTH_PX wide; its height depends only on the input sizes."""
-    cameras = _camera_row(frame.rgb_views)
+    cameras = camera_row(frame.rgb_views)
     seg = _fit_width(colorize_semantic_bgr(np.asarray(frame.seg_classes)), cv2.INTER_NEAREST)
     bev = render_bev(frame.sdc, sdc_cell_m, frame.waypoints, frame.target_point)
     img = np.vstack([cameras, seg, np.hstack([bev, render_text(frame)])])
-    _caption(img, "cameras: left | front | right", 4, 4)
-    _caption(img, "segmentation", 4, cameras.shape[0] + 4)
-    _caption(img, f"SDC bird's eye, {sdc_cell_m:g} m cells", BEV_W_PX - 230, cameras.shape[0] + seg.shape[0] + 4)
+    caption(img, "cameras: left | front | right", 4, 4)
+    caption(img, "segmentation", 4, cameras.shape[0] + 4)
+    caption(img, f"SDC bird's eye, {sdc_cell_m:g} m cells", BEV_W_PX - 230, cameras.shape[0] + seg.shape[0] + 4)
     return img
-
-
-class DebugVideo:
-    """Renders `DebugFrame`s into an mp4 at `path`; the file appears there only once complete.
-
-    Frames go to a hidden temporary file beside `path` (driving.atomic_io.atomic_path) that `close`
-    renames onto it; the writer opens on the first frame (its size fixes the video's). Leaving the
-    `with` block through an exception closes too: the frames written before the error become a
-    complete, playable video, since they are what one wants to see when the agent failed. The
-    destination never holds a half-written file: a video with no frame leaves none, and one dropped
-    without `close` has its temporary file removed when it is collected.
-    """
-
-    def __init__(self, path: str | Path, fps: float = 20.0) -> None:
-        if not fps > 0:
-            raise ValueError(f"video {path}: fps must be positive, got {fps}")
-        self.path = Path(path)
-        self.fps = float(fps)
-        self.frames = 0
-        self._atomic = None
-        self._writer: cv2.VideoWriter | None = None
-        self._size: tuple[int, int] | None = None
-        self._closed = False
-
-    def add(self, frame: DebugFrame, sdc_cell_m: float) -> None:
-        """Render `frame` and append it (every frame must have the first one's input sizes)."""
-        if self._closed:
-            raise RuntimeError(f"video {self.path}: add after close")
-        img = render_debug_frame(frame, sdc_cell_m)
-        size = (img.shape[1], img.shape[0])
-        if self._writer is None:
-            self._open(size)
-        elif size != self._size:
-            raise ValueError(f"video {self.path}: frame is {size[0]}x{size[1]} px, the video "
-                             f"{self._size[0]}x{self._size[1]} (input sizes changed mid-video)")
-        self._writer.write(img)
-        self.frames += 1
-
-    def _open(self, size: tuple[int, int]) -> None:
-        atomic = atomic_path(self.path)
-        tmp = atomic.__enter__()
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps, size)
-        if not writer.isOpened():
-            atomic.__exit__(RuntimeError, RuntimeError("no writer"), None)
-            raise RuntimeError(f"video {self.path}: OpenCV cannot open an {FOURCC} mp4 writer")
-        self._atomic, self._writer, self._size = atomic, writer, size
-
-    def close(self) -> None:
-        """Finish the file and move it into place (no frame: no file). Safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._writer is None:
-            return
-        self._writer.release()
-        if self.frames:
-            self._atomic.__exit__(None, None, None)
-        else:
-            self._atomic.__exit__(RuntimeError, RuntimeError("no frames"), None)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()

@@ -2,7 +2,8 @@
 
 Defaults that just work (the expert on the bundled `val_short` routes, results under
 runs/evaluate/), a rich progress bar per route, a summary table at the end and an optional
-top-down mp4 per route (`--video`); `--ray-address` runs the routes on a Ray cluster. `--suite normal|adversarial` picks a route set and scenario
+top-down mp4 per route (`--video`), a live view of each route (`--viewer`: a window, or an
+H.264 video per route in OUT/viewer/ without a display); `--ray-address` runs the routes on a Ray cluster. `--suite normal|adversarial` picks a route set and scenario
 file together (`configs/suites/`). Takes every official evaluator argument as well. The
 summary says whether the results are eligible and why not (the default expert never is).
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from leaderboard.viewer.options import add_viewer_argument, viewer_choice
 
 BUNDLED_ROUTES_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_ROUTES = "val_short"
@@ -26,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="runs/evaluate",
                         help="output folder (results.json unless --checkpoint, videos/)")
     parser.add_argument("--video", action="store_true", help="write a top-down mp4 per route into OUT/videos")
+    add_viewer_argument(parser)
 
 
 def _routes_path(value: str) -> str:
@@ -67,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint is None:
         args.checkpoint = str(out / "results.json")
     args.video_dir = str(out / "videos") if args.video else None
+    args.viewer, args.viewer_dir = viewer_choice(args.viewer, out)
     plan = plan_evaluation(args)
     console = Console()
     where = (f"Ray at {plan.ray_address}" + (f", at most {plan.workers} at a time" if plan.workers > 1 else "")
@@ -115,4 +120,6 @@ def run(args: argparse.Namespace) -> int:
                   markup=False)
     if args.video:
         console.print(f"videos: {out / 'videos'}")
+    if args.viewer == "video":
+        console.print(f"viewer videos: {args.viewer_dir}")
     return 0

@@ -208,7 +208,8 @@ def plan_evaluation(args: argparse.Namespace) -> Plan:
             agent_config = str(Path(agent_config).resolve())
     opts = RunOptions(agent=agent_path, agent_config=agent_config, track=track, timeout_s=timeout_s,
                       backend=args.backend, backend_options=backend_options, maps_dir=maps_dir, seed=seed, debug=args.debug,
-                      video_dir=video_dir, record_dir=record_dir, scenarios_file=scenarios_file)
+                      video_dir=video_dir, record_dir=record_dir, scenarios_file=scenarios_file,
+                      viewer=getattr(args, "viewer", None), viewer_dir=getattr(args, "viewer_dir", None))
     reps = args.repetitions
     jobs = [RouteJob(routes_path, args.routes_subset, pos, rep, pos * reps + rep)
             for pos in range(len(configs)) for rep in range(reps)]

@@ -76,6 +76,9 @@ class RunOptions:
     record_dir: str | None = None
     #: LB1.0 scenario JSON (official --scenarios), already checked; its scenarios are placed per route.
     scenarios_file: str = ""
+    #: Live view (leaderboard.viewer): "window" or "video", None for none; videos go to `viewer_dir`.
+    viewer: str | None = None
+    viewer_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ class RouteRun:
         self.route_geometry: Any = None  # scenarios.route_geometry.RouteGeometry when the route has scenarios
         self.caller = AgentCaller()
         self.video: Any = None
+        self.viewer: Any = None  # leaderboard.viewer.feed.ViewerFeed when opts.viewer is set
         self._game_time = 0.0
         #: Set once the route is set up (for subclasses' hooks): the map, the dense plan, the ego.
         self.carla_map: carla.Map | None = None
@@ -182,8 +186,9 @@ class RouteRun:
             return self._run(t0)
         finally:
             self.caller.close()
-            if self.video is not None:
-                self.video.close()
+            for output in (self.video, self.viewer):
+                if output is not None:
+                    output.close()
 
     def _fail(self, failure: str, t0: float, error: str) -> RouteOutcome:
         self.log(f"{failure}: {error}")
@@ -244,6 +249,10 @@ class RouteRun:
 
                 path = Path(opts.video_dir) / video_file_name(config.name, self.job.index)
                 self.video = RouteVideo(path, world, [t for t, _ in plan.world], ego_id)
+            if opts.viewer:
+                from leaderboard.viewer.feed import ViewerFeed
+
+                self.viewer = ViewerFeed.for_run(self, rig)
             self.on_start()
             if opts.record_dir:  # last: nothing after it can fail before the loop stops it
                 world.start_recorder(recorder_path(opts.record_dir, config.name, self.job.repetition))
@@ -373,6 +382,8 @@ class RouteRun:
                     self.scenarios.before_tick(self._game_time)
                     control = self.scenarios.filter_control(control)
                 control = self.on_tick(ticks, control, criteria)
+                if self.viewer is not None:
+                    self.viewer.tick(ticks, self._game_time, control, criteria)
                 world.apply_control(ego_id, control)
                 world.tick()
             except Exception as exc:  # noqa: BLE001

@@ -14,9 +14,9 @@ rotation or resampling, so thin markings stay crisp and the picture matches the 
 Worlds without a static layout (`world.layout`, e.g. a CARLA server) get driving lanes drawn as
 grey strokes from the `carla.Map` instead.
 
-Frames are written at `FPS` (every `TICKS_PER_FRAME`-th 20 Hz tick) with OpenCV's mp4v codec
-(this OpenCV build has no H.264 encoder: `avc1` does not open) to a temporary file beside the
-destination, renamed onto it on `close` so a player never sees half a video.
+Frames are written at `FPS` (every `TICKS_PER_FRAME`-th 20 Hz tick) through
+`driving.video_writer` (H.264 that browsers play, mp4v as the fallback), whose file appears at
+the destination only once complete.
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ import carla
 import cv2
 import numpy as np
 
-from driving.atomic_io import atomic_path
 from driving.geometry import box_corners
 from driving.sim.preview import (
     Canvas,
@@ -38,6 +37,7 @@ from driving.sim.preview import (
     draw_route,
     light_marks,
 )
+from driving.video_writer import open_video_writer
 from driving.world import ActorState, World
 
 PIXELS_PER_METRE = 6.0
@@ -45,7 +45,6 @@ WINDOW_PX = 384  # 64 m x 64 m at 6 px/m
 FPS = 10
 TICKS_PER_FRAME = 2  # 20 Hz ticks -> 10 fps
 MAX_BACKGROUND_PX = 4096  # longest background side; longer routes are drawn at a lower px/m
-FOURCC = "mp4v"
 OUTSIDE_BGR = (40, 48, 44)  # beyond the pre-drawn background (ego far off the route)
 LANE_BGR = (90, 90, 90)  # fallback lane strokes when the world has no layout
 LANE_STEP_M = 2.0
@@ -139,27 +138,25 @@ def video_file_name(route_name: str, index: int) -> str:
 
 
 class RouteVideo:
-    """Collects frames of one route and writes them to `path` (mp4) on `close`."""
+    """Collects frames of one route and writes them to `path` (mp4, complete on `close`)."""
 
     def __init__(self, path: str | Path, world: World, route: list[carla.Transform], ego_id: int) -> None:
         self.path = Path(path)
         self._world = world
         self._ego_id = ego_id
-        self.frames = 0
         self._topdown = RouteTopDown(world, route)
         self._route_xy = self._topdown._route_xy
         seg = np.linalg.norm(np.diff(self._route_xy, axis=0), axis=1)
         self._route_cum_m = np.concatenate([[0.0], np.cumsum(seg)])
         self._route_idx = 0
         self._ppm = self._topdown.ppm
-        self._atomic = atomic_path(self.path)
-        self._tmp = self._atomic.__enter__()
-        self._writer = cv2.VideoWriter(str(self._tmp), cv2.VideoWriter_fourcc(*FOURCC), FPS,
-                                       (WINDOW_PX, WINDOW_PX))
-        if not self._writer.isOpened():
-            self._atomic.__exit__(RuntimeError, RuntimeError("no writer"), None)
-            raise RuntimeError(f"video {self.path}: OpenCV cannot open an {FOURCC} mp4 writer")
+        self._writer = open_video_writer(self.path, FPS)
         self._closed = False
+
+    @property
+    def frames(self) -> int:
+        """Frames written so far."""
+        return self._writer.frames
 
     # ---- every frame ------------------------------------------------------------------
     def add_frame(self, tick: int, progress_pct: float | None = None, infractions: int | None = None) -> None:
@@ -174,9 +171,7 @@ class RouteVideo:
         ego = next((a for a in actors if a.id == self._ego_id), None)
         if ego is None:
             ego = self._world.get_actor_state(self._ego_id)
-        img = self.render(ego, actors, progress_pct, infractions)
-        self._writer.write(img)
-        self.frames += 1
+        self._writer.add(self.render(ego, actors, progress_pct, infractions))
 
     def render(self, ego: ActorState, actors: list[ActorState], progress_pct: float | None = None,
                infractions: int | None = None) -> np.ndarray:
@@ -204,14 +199,8 @@ class RouteVideo:
 
     def close(self) -> None:
         """Finish the file and move it into place (a route with no frame leaves no file)."""
-        if self._closed:
-            return
         self._closed = True
-        self._writer.release()
-        if self.frames:
-            self._atomic.__exit__(None, None, None)
-        else:
-            self._atomic.__exit__(RuntimeError, RuntimeError("no frames"), None)
+        self._writer.close()
 
 
 def _finish_line(cv: Canvas, end: carla.Transform, square_m: float = 0.6) -> None:

@@ -1,16 +1,15 @@
 """Agent debug video: picture layout and size, palette colours, bird's-eye geometry against the real
-SDC projector, and the mp4 writer's atomic file handling."""
+SDC projector, and the pictures written as a video (the writer itself: test_video_writer.py)."""
 from __future__ import annotations
 
 import dataclasses
-import gc
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
+from test_video_writer import read_frames
 
 from driving.agent_debug_video import (
     BEV_H_PX,
@@ -22,13 +21,12 @@ from driving.agent_debug_video import (
     WIDTH_PX,
     BevWindow,
     DebugFrame,
-    DebugVideo,
     render_bev,
     render_debug_frame,
     sdc_bgr,
 )
-from driving.atomic_io import is_temp_file
 from driving.tags import NUM_TAGS, PALETTE_RGB, Tag
+from driving.video_writer import open_video_writer
 from perception.config import LeTFuserConfig, load_model_config
 from perception.panorama import camera_specs
 from perception.sdc import SDCProjector
@@ -166,58 +164,11 @@ def test_waypoints_and_target_point_are_drawn_in_the_full_picture() -> None:
     assert (far[:6] == TARGET_BGR).all(axis=2).any(), "an off-window target shows on the window's edge"
 
 
-def read_frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, img = cap.read()
-        if not ok:
-            break
-        frames.append(img)
-    cap.release()
-    return frames
-
-
-def test_video_has_every_frame_at_the_picture_size_and_no_temp_file(tmp_path: Path) -> None:
+def test_debug_pictures_make_a_video_of_the_picture_size(tmp_path: Path) -> None:
     path = tmp_path / "debug" / "route_0.mp4"
-    with DebugVideo(path, fps=20.0) as video:
+    with open_video_writer(path, fps=20.0) as video:
         for k in range(5):
-            video.add(make_frame(game_time_s=0.05 * k), TINY.sdc_cell_m)
-        assert not path.exists()  # only the temporary file until close
-    assert sorted(p.name for p in path.parent.iterdir()) == ["route_0.mp4"]
+            video.add(render_debug_frame(make_frame(game_time_s=0.05 * k), TINY.sdc_cell_m))
     frames = read_frames(path)
     assert len(frames) == 5 and frames[0].shape == (672, WIDTH_PX, 3)
     assert np.abs(frames[0][120, WIDTH_PX // 6].astype(int) - RED).max() < 40  # mp4 shifts colours a bit
-    video.close()  # twice is fine
-
-
-def test_exception_in_with_keeps_the_frames_written_before_it(tmp_path: Path) -> None:
-    path = tmp_path / "crash.mp4"
-    with pytest.raises(KeyError), DebugVideo(path) as video:
-        for _ in range(3):
-            video.add(make_frame(), TINY.sdc_cell_m)
-        raise KeyError("agent failed")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["crash.mp4"]
-    assert len(read_frames(path)) == 3
-
-
-def test_no_frame_or_no_close_leaves_no_file(tmp_path: Path) -> None:
-    with DebugVideo(tmp_path / "empty.mp4"):
-        pass
-    video = DebugVideo(tmp_path / "dropped.mp4")
-    video.add(make_frame(), TINY.sdc_cell_m)
-    (temp,) = tmp_path.iterdir()
-    assert is_temp_file(temp) and temp.name.startswith(".dropped.")
-    del video
-    gc.collect()
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_frames_must_keep_the_first_frame_size(tmp_path: Path) -> None:
-    with DebugVideo(tmp_path / "v.mp4") as video:
-        video.add(make_frame(), TINY.sdc_cell_m)
-        with pytest.raises(ValueError, match="input sizes changed"):
-            video.add(make_frame((160, 320), (160, 768)), 0.25)
-    assert len(read_frames(tmp_path / "v.mp4")) == 1
-    with pytest.raises(RuntimeError, match="after close"):
-        video.add(make_frame(), TINY.sdc_cell_m)

@@ -69,6 +69,9 @@ class CollectOptions:
     timeout_s: float = 60.0
     #: Mark routes where the expert failed as usable for training (`include_failed` in the manifest).
     include_failed: bool = False
+    #: Live view of each route (RunOptions.viewer / viewer_dir; `--viewer`).
+    viewer: str | None = None
+    viewer_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -265,7 +268,7 @@ def collect_route(payload: tuple[CollectJob, FrameProgress | None]) -> CollectRe
     world = state.world(opts.backend, opts.backend_options)
     run_opts = RunOptions(agent="expert", track="RESEARCH", timeout_s=opts.timeout_s, backend=opts.backend,
                           backend_options=opts.backend_options, maps_dir=opts.maps_dir, seed=opts.seed,
-                          scenarios_file=opts.scenarios_file)
+                          scenarios_file=opts.scenarios_file, viewer=opts.viewer, viewer_dir=opts.viewer_dir)
     route_job = RouteJob(job.routes_path, job.routes_subset, job.position, 0, job.index)
     writer = RouteWriter(rdir, meta, threaded=True)  # PNG encoding and writes overlap the drive
     try:

@@ -2,6 +2,7 @@
 
     driving collect --routes val_short --out data/ [--scenarios FILE | --suite NAME]
         [--weathers ClearNoon,WetSunset] [--workers 2] [--every 10] [--recovery] [--seed 0]
+        [--viewer [window|video]]
 
 One job per route x weather, run on the evaluator's worker pool (`leaderboard.workers.run_jobs`;
 `--ray-address` hands them to a Ray cluster where that pool supports it). Each job writes
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from driving.errors import InputError
+from leaderboard.viewer.options import add_viewer_argument, viewer_choice
 
 DEFAULT_EVERY_TICKS = 10
 
@@ -46,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include-failed", action="store_true",
                         help="mark routes where the expert failed as usable for training too")
     parser.add_argument("--quiet", action="store_true", help="no live progress display")
+    add_viewer_argument(parser)
 
 
 def _check_args(args: argparse.Namespace) -> tuple[str, str, str, list[str]]:
@@ -102,11 +105,12 @@ def build_jobs(args: argparse.Namespace) -> list[Any]:
     routes_path, scenarios, scenario_name, weathers = _check_args(args)
     configs = parse_routes_file(routes_path, "")
     backend_options = (("host", args.host), ("port", args.port)) if args.backend == "carla" else ()
+    viewer, viewer_dir = viewer_choice(getattr(args, "viewer", None), args.out)
     opts = CollectOptions(out_dir=str(Path(args.out).resolve()), every_ticks=args.every, recovery=args.recovery,
                           seed=args.seed, backend=args.backend, backend_options=backend_options,
                           maps_dir=args.maps, scenarios_file=scenarios, scenario_name=scenario_name,
                           model_config=str(Path(args.model_config or DEFAULT_MODEL_CONFIG).resolve()),
-                          include_failed=args.include_failed)
+                          include_failed=args.include_failed, viewer=viewer, viewer_dir=viewer_dir)
     jobs = []
     for position, _ in enumerate(configs):
         for weather in weathers or [""]:

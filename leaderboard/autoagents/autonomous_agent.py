@@ -7,6 +7,11 @@ name, `Track`, the constructor patterns, `setup`, `sensors`, `run_step`, `destro
 
 Privileged agents (the expert driver) additionally inherit `PrivilegedAgent`: the evaluator
 hands them the World and the ego id through `set_world`. Official agents never see the World.
+
+Two optional methods (ours, not the official API) feed the route viewer (`leaderboard.viewer`)
+when an agent has them; the viewer asks at most every 2nd tick, so they cost nothing otherwise:
+`debug_view()` -> a BGR picture of what the last step saw and decided, or None (the LeTFuser
+agent's debug picture), and `debug_lines()` -> a few short status lines (the expert's brake reason).
 """
 from __future__ import annotations
 

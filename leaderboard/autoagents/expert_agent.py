@@ -72,5 +72,21 @@ class ExpertAgent(AutonomousAgent, PrivilegedAgent):
         """The last step's labels (see the module docstring); empty before the first step."""
         return self._driver.labels() if self._driver is not None else {}
 
+    def debug_lines(self) -> list[str]:
+        """The last step's command, target speed and brake reason, for the route viewer."""
+        labels = self.labels()
+        if not labels:
+            return []
+        from driving.collect.labels import binding_limit
+        from planning.road_option import RoadOption
+
+        limits = labels.get("limits") or {}
+        reason = binding_limit(limits) if float(labels.get("brake", 0.0)) > 0.0 else ""
+        hazards = [name.removesuffix("_hazard") for name in ("light_hazard", "stop_sign_hazard", "vehicle_hazard",
+                                                              "walker_hazard") if labels.get(name)]
+        return [f"command {RoadOption(int(labels['command'])).name}",
+                f"target {float(labels.get('target_speed', 0.0)) * 3.6:4.1f} km/h",
+                f"brake reason {reason or '-'}", f"hazards {', '.join(hazards) or '-'}"]
+
     def destroy(self) -> None:
         self._driver = None

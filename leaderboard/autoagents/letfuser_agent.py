@@ -5,7 +5,9 @@ model's panorama with the training code's own preprocessing (`perception.panoram
 compass give the target point and command (`planning.gps_route_follower`, TransFuser's route
 planner); the model predicts waypoints and a policy control, and `LeTFuserController` turns them
 into the control. Optional: TransFuser++'s stuck recovery (creep forward after 55 s at a
-standstill unless the SDC shows something ahead) and a debug video per route.
+standstill unless the SDC shows something ahead) and a debug video per route. `debug_view()`
+draws the last step's debug picture on request (the route viewer asks for it; the agent keeps
+only references to the step's inputs and outputs, so nothing is drawn unless asked).
 
 Rigs: a model trained on camera depth needs the three depth cameras, which only our RESEARCH track
 allows (`--track RESEARCH`); a `predict_depth` model reads RGB only and is a SENSORS-track agent
@@ -33,9 +35,10 @@ import numpy as np
 import torch
 
 from control.letfuser_controller import ControlDecision, LeTFuserController
-from driving.agent_debug_video import DebugFrame, DebugVideo
+from driving.agent_debug_video import DebugFrame, render_debug_frame
 from driving.errors import InputError
 from driving.tags import Tag
+from driving.video_writer import open_video_writer
 from leaderboard.autoagents.autonomous_agent import AutonomousAgent, Track
 from perception.config import LeTFuserConfig
 from perception.heads import NUM_COMMANDS
@@ -192,6 +195,8 @@ class LeTFuserAgent(AutonomousAgent):
         self.stuck = StuckRecovery(self.config, self.model_config) if self.config.stuck_recovery else None
         self._last_time_s: float | None = None
         self._video: Any = None
+        self._last_step: tuple | None = None  # what `_debug_frame` needs of the last run_step
+        self._last_view: np.ndarray | None = None  # its picture, once drawn
         #: Wall milliseconds of the last step's stages (preprocess, model, control), for benchmarks.
         self.step_timings_ms: dict[str, float] = {}
 
@@ -239,30 +244,42 @@ class LeTFuserAgent(AutonomousAgent):
                 throttle, brake, source = max(self.config.creep_throttle, throttle), 0.0, "creep"
             elif override == "blocked":
                 throttle, brake, source = 0.0, 1.0, "stop"
+        self._last_step = (rgb_views, out, nav, speed_mps, decision, (steer, throttle, brake, source), timestamp)
+        self._last_view = None
         if self.config.debug_video:
-            self._record(rgb_views, out, nav, speed_mps, decision, (steer, throttle, brake, source), timestamp)
+            self._record()
         return carla.VehicleControl(throttle=float(throttle), steer=float(steer), brake=float(brake))
 
-    def _record(self, rgb_views: list[np.ndarray], out: Any, nav: RouteTarget, speed_mps: float,
-                decision: ControlDecision, applied: tuple[float, float, float, str], timestamp: float) -> None:
+    def debug_view(self) -> np.ndarray | None:
+        """The last step's debug picture (BGR; `driving.agent_debug_video`), None before the first step."""
+        if self._last_view is None and getattr(self, "_last_step", None) is not None:
+            self._last_view = render_debug_frame(self._debug_frame(*self._last_step), self.model_config.sdc_cell_m)
+        return self._last_view
+
+    def _record(self) -> None:
         """Add this step to the debug video (opened on the first step: a failed setup leaves no file)."""
         if self._video is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             path = Path(self.config.debug_video) / f"letfuser_{stamp}_{os.getpid()}_{next(_VIDEO_COUNTER):03d}.mp4"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._video = DebugVideo(path, fps=VIDEO_FPS)
+            self._video = open_video_writer(path, VIDEO_FPS)
+        self._video.add(self.debug_view())
+
+    @staticmethod
+    def _debug_frame(rgb_views: list[np.ndarray], out: Any, nav: RouteTarget, speed_mps: float,
+                     decision: ControlDecision, applied: tuple[float, float, float, str],
+                     timestamp: float) -> DebugFrame:
         steer, throttle, brake, source = applied
-        frame = DebugFrame(
+        return DebugFrame(
             rgb_views=rgb_views,
             seg_classes=out.seg_logits[0].argmax(dim=0).numpy(), sdc=out.sdc[0].numpy(),
             waypoints=out.waypoints[0].numpy(), target_point=nav.target_ego_m, speed_mps=speed_mps,
             steer=steer, throttle=throttle, brake=brake, source=source, pid=decision.pid, policy=decision.policy,
             red_light=float(out.red_light[0, 0]), command=nav.option.name, game_time_s=float(timestamp))
-        self._video.add(frame, self.model_config.sdc_cell_m)
 
     def destroy(self) -> None:
         """Close the debug video (its file appears only now, complete); the model stays cached."""
         video, self._video = getattr(self, "_video", None), None
+        self._last_step = self._last_view = None
         if video is not None:
             video.close()
         if hasattr(self, "controller"):

@@ -184,6 +184,22 @@ def test_closed_loop_route_with_debug_video(models, tmp_path):
     assert frames >= 10  # one per agent step
 
 
+def test_viewer_shows_the_agents_debug_view_beside_the_top_down_and_status(models, tmp_path):
+    routes = _write_route(tmp_path / "routes.xml")
+    conf = _agent_yaml(tmp_path / "agent.yaml", models["research"])  # no debug_video: drawn for the viewer only
+    out = tmp_path / "out"
+    assert driving_main(["evaluate", "--routes", str(routes), "--agent", "letfuser", "--agent-config", str(conf),
+                         "--track", "RESEARCH", "--out", str(out), "--viewer", "video"]) == 0
+    (video,) = (out / "viewer").iterdir()
+    capture = cv2.VideoCapture(str(video))
+    ok, first = capture.read()
+    frames = 1 + sum(1 for _ in iter(lambda: capture.read()[0], False))
+    capture.release()
+    assert ok and first.shape == (672, 960 + 384, 3)  # the tiny model's debug picture | top-down over status
+    (record,) = json.loads((out / "results.json").read_text())["_checkpoint"]["records"]
+    assert abs(frames - record["meta"]["duration_game"] / 0.05 / 2) <= 1
+
+
 @pytest.mark.parametrize("case", ["missing_model", "unknown_key", "mismatched_model"])
 def test_bad_agent_config_is_one_error_line_before_any_route(models, tmp_path, capsys, case):
     if case == "missing_model":
