@@ -8,7 +8,6 @@ wrong types with the expected type, so a typo fails at start-up, not an hour int
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 
 from driving.errors import InputError
+from driving.type_hints import get_type_hints
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
     args = typing.get_args(hint)
     if hint is Any:
         return value
-    if origin in (typing.Union, types.UnionType):
+    if origin is typing.Union:
         if value is None and type(None) in args:
             return None
         errors = []
@@ -82,7 +82,7 @@ def from_dict(cls: type[T], data: dict, where: str = "config") -> T:
     """Build dataclass `cls` from a plain mapping; unknown keys and wrong types raise InputError."""
     if not isinstance(data, dict):
         raise InputError(f"{where}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:

@@ -23,12 +23,15 @@ import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
 
 from driving.atomic_io import atomic_path
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; annotation only
 
 H264 = "h264"
 MP4V = "mp4v"

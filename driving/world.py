@@ -15,11 +15,14 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Union
 
 import carla
 
 from driving.tags import Tag
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; annotation only
 
 FIXED_DELTA_SECONDS = 0.05
 
@@ -124,7 +127,7 @@ class OffRoadEvent:
     location: carla.Location
 
 
-WorldEvent = CollisionEvent | LaneInvasionEvent | OffRoadEvent
+WorldEvent = Union[CollisionEvent, LaneInvasionEvent, OffRoadEvent]
 
 
 @dataclass(frozen=True)

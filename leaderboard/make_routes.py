@@ -23,7 +23,6 @@ The split (why it is a fair held-out test):
 from __future__ import annotations
 
 import argparse
-import itertools
 import math
 import random
 import re
@@ -115,7 +114,7 @@ def _keypoints(trail: list[carla.Waypoint], rng: random.Random) -> list[carla.Wa
     keys = [trail[0]]
     gap = rng.uniform(*KEYPOINT_SPACING_M)
     since = 0.0
-    for prev, wp in itertools.pairwise(trail[:-1]):
+    for prev, wp in zip(trail[:-2], trail[1:-1]):
         since += prev.transform.location.distance(wp.transform.location)
         if since >= gap and not wp.is_junction:
             keys.append(wp)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from collections.abc import Callable
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,7 @@ class RouteOutcome:
     error: str = ""
 
 
-ProgressFn = Callable[[int, float, float], None]  # (index, route completion %, game seconds)
+ProgressFn = typing.Callable[[int, float, float], None]  # (index, route completion %, game seconds)
 
 
 def recorder_path(record_dir: str, route_name: str, repetition: int) -> str:

@@ -14,7 +14,6 @@ typo in a hand-written route fails at start-up rather than mid-evaluation.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -27,6 +26,7 @@ import carla
 
 from driving.atomic_io import atomic_write_text
 from driving.errors import InputError
+from driving.xml_indent import indent
 
 WEATHER_FIELDS = (
     "cloudiness", "precipitation", "precipitation_deposits", "wind_intensity", "sun_azimuth_angle",
@@ -326,7 +326,7 @@ def write_routes_file(path: str | os.PathLike, routes: Sequence[RouteConfig],
     root = ET.Element("routes")
     for route in routes:
         root.append(_route_element(route, layout))
-    ET.indent(root, space="  ")
+    indent(root, space="  ")
     data = ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
     atomic_write_text(path, data)
 
@@ -341,7 +341,7 @@ def weather_at(weathers: tuple[tuple[float, carla.WeatherParameters], ...],
     """LB2.0 route weather: linear interpolation between the keyframes around `completion_pct`."""
     if completion_pct <= weathers[0][0] or len(weathers) == 1:
         return weathers[0][1]
-    for (p0, w0), (p1, w1) in itertools.pairwise(weathers):
+    for (p0, w0), (p1, w1) in zip(weathers, weathers[1:]):
         if completion_pct <= p1:
             f = (completion_pct - p0) / (p1 - p0) if p1 > p0 else 1.0
             out = carla.WeatherParameters()

@@ -20,7 +20,6 @@ pays it during setup and not on its first frame.
 from __future__ import annotations
 
 import copy
-import itertools
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -64,7 +63,7 @@ def fold_batch_norms(model: nn.Module) -> int:
         pairs = _NAMED_PAIRS.get(type(module), ())
         if isinstance(module, nn.Sequential):
             names = [name for name, _ in module.named_children()]
-            pairs = tuple(itertools.pairwise(names))
+            pairs = tuple(zip(names, names[1:]))
         for conv_name, norm_name in pairs:
             folded += _fold(module, conv_name, norm_name)
     return folded

@@ -19,8 +19,8 @@ behind the origin on the same lane makes the route go around instead of stopping
 """
 from __future__ import annotations
 
-import itertools
 import math
+import typing
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -35,7 +35,7 @@ from planning.road_option import RoadOption
 
 TURN_THRESHOLD_RAD = math.radians(33.0)
 _NODE_MERGE_M = 0.3  # lane end points closer than this are the same graph node
-_LaneKey = tuple[int, int, int]  # (road_id, section_id, lane_id)
+_LaneKey = typing.Tuple[int, int, int]  # (road_id, section_id, lane_id)
 
 
 @dataclass
@@ -94,7 +94,7 @@ def _sample_lane(start: carla.Waypoint, end: carla.Location, hop_m: float) -> li
 
 
 def _polyline_length(points: list[carla.Waypoint]) -> float:
-    return sum(a.transform.location.distance(b.transform.location) for a, b in itertools.pairwise(points))
+    return sum(a.transform.location.distance(b.transform.location) for a, b in zip(points, points[1:]))
 
 
 class GlobalRoutePlanner:
@@ -377,7 +377,7 @@ def interpolate_trajectory(carla_map: carla.Map, keypoints: list[carla.Location]
         raise InputError(f"interpolate_trajectory: need at least 2 keypoints, got {len(keypoints)}")
     grp = planner or GlobalRoutePlanner(carla_map, hop_resolution_m)
     world: list[tuple[carla.Transform, RoadOption]] = []
-    for a, b in itertools.pairwise(keypoints):
+    for a, b in zip(keypoints, keypoints[1:]):
         for wp, option in grp.trace_route(a, b):
             _append_point(world, wp.transform, option, wp.transform.location, 0.05 * hop_resolution_m)
     lat_ref, lon_ref = geo_reference(carla_map.to_opendrive(), f"map {carla_map.name!r}")
@@ -387,7 +387,7 @@ def interpolate_trajectory(carla_map: carla.Map, keypoints: list[carla.Location]
 
 def route_length_m(route: list[tuple[carla.Transform, RoadOption]]) -> float:
     """Length in metres of a dense route, summed point to point."""
-    return sum(a[0].location.distance(b[0].location) for a, b in itertools.pairwise(route))
+    return sum(a[0].location.distance(b[0].location) for a, b in zip(route, route[1:]))
 
 
 def route_graph(carla_map: carla.Map) -> nx.DiGraph:

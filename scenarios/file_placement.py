@@ -8,7 +8,8 @@ the route does not have makes the scenario skipped with the reason, never a cras
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import typing
+from collections.abc import Sequence
 from types import MappingProxyType
 
 import numpy as np
@@ -21,7 +22,7 @@ from scenarios.route_geometry import RouteGeometry
 from scenarios.scenario_file import ScenarioSpec, Trigger
 
 #: Route distance (m) -> True when the route's lane there is governed by a traffic light.
-SignalizedAt = Callable[[float], bool]
+SignalizedAt = typing.Callable[[float], bool]
 #: Scenarios in one file whose triggers are closer than this (m along the route) share a place:
 #: the later one is skipped, as LB1.0 runs one scenario per trigger position.
 SAME_PLACE_M = 2.0

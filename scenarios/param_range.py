@@ -13,8 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from driving.type_hints import get_type_hints
+
 #: A number, or a closed `(low, high)` range with low <= high.
-ParamRange = float | tuple[float, float]
+ParamRange = typing.Union[float, typing.Tuple[float, float]]
 
 _EXPECTED = "a number or a [low, high] pair of numbers with low <= high"
 
@@ -67,5 +69,6 @@ def sample_int(value: ParamRange, rng: np.random.Generator) -> int:
 
 def range_fields(cls: type) -> tuple[str, ...]:
     """Names of the dataclass fields of `cls` annotated as ParamRange (a value or a [low, high] range)."""
-    hints = typing.get_type_hints(cls)
-    return tuple(f.name for f in dataclasses.fields(cls) if tuple[float, float] in typing.get_args(hints[f.name]))
+    hints = get_type_hints(cls)
+    return tuple(f.name for f in dataclasses.fields(cls)
+                 if typing.Tuple[float, float] in typing.get_args(hints[f.name]))

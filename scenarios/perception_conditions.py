@@ -36,7 +36,7 @@ from scenarios.sensor_faults import FAULT_KINDS, SensorFault
 WEATHER_STREAM = 0
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class WeatherCondition:
     """A weather preset with some parameters overridden (percent, degrees, metres as CARLA's)."""
 
@@ -86,8 +86,10 @@ class PerceptionConditions:
 
 
 def _required_fields(cls: type) -> list[str]:
+    """Fields without a default, and those a fault lists in REQUIRED (defaulted to None for 3.8)."""
     return [f.name for f in dataclasses.fields(cls)
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            if (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            or f.name in getattr(cls, "REQUIRED", ())]
 
 
 def _ranged_from_dict(cls: type, fields: dict[str, Any], where: str) -> Any:

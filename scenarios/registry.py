@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import typing
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+from driving.type_hints import get_type_hints
 from scenarios.behaviour import ScenarioBehaviour
 from scenarios.lb1_types import LB1_TYPES
 
@@ -65,7 +65,7 @@ def behaviour_parameters(type_name: str) -> dict[str, float]:
 def parameter_fields(type_name: str) -> dict[str, tuple[float, tuple[float, float]]]:
     """name -> (default, (low, high)) of a type's parameters (see `behaviour_parameters`)."""
     build = builder(type_name)
-    return {} if build is None else _class_parameters(typing.get_type_hints(build).get("return"))
+    return {} if build is None else _class_parameters(get_type_hints(build).get("return"))
 
 
 def _class_parameters(cls: Any) -> dict[str, tuple[float, tuple[float, float]]]:

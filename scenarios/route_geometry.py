@@ -6,14 +6,14 @@ point, cumulative distance along the route. Built once per route from
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import typing
 
 import carla
 import numpy as np
 
 from planning.road_option import RoadOption
 
-RoutePlan = Sequence[tuple[carla.Transform, RoadOption]]
+RoutePlan = typing.Sequence[typing.Tuple[carla.Transform, RoadOption]]
 #: Commands that do not decide a junction turn (the route is not at a junction yet).
 NOT_A_TURN = frozenset({RoadOption.LANEFOLLOW, RoadOption.CHANGELANELEFT, RoadOption.CHANGELANERIGHT})
 #: How far ahead of its last known index the ego is searched for each tick (m of route points).

@@ -10,7 +10,7 @@ on the angle in radians); speed is a proportional throttle/brake.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import typing
 
 import carla
 import numpy as np
@@ -34,7 +34,7 @@ def _heading_change_deg(wp: carla.Waypoint, ahead_m: float) -> float:
     return (d + 180.0) % 360.0 - 180.0
 
 
-TurnChooser = Callable[[list[carla.Waypoint]], carla.Waypoint]
+TurnChooser = typing.Callable[[typing.List[carla.Waypoint]], carla.Waypoint]
 
 
 def prefer(turn: str) -> TurnChooser:

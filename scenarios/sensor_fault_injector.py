@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from scenarios.sensor_faults import (
     SensorFault,
 )
 
-SensorItem = tuple[int, Any]
+SensorItem = typing.Tuple[int, Any]
 #: Game time is a sum of 0.05 s steps: compare it with start/duration seconds with this slack.
 TIME_EPS_S = 1e-6
 #: Generator stream of the sensor faults (other condition kinds, e.g. weather, use other streams).
@@ -90,7 +91,7 @@ class _Tick:
     delivered: Mapping[str, SensorItem]
 
 
-Effect = Callable[[_ActiveFault, SensorItem, _Tick], SensorItem]
+Effect = typing.Callable[[_ActiveFault, SensorItem, _Tick], SensorItem]
 
 
 def _repeat(item: SensorItem) -> SensorItem:

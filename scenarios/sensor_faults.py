@@ -52,7 +52,7 @@ def _is_tick_field(name: str) -> bool:
     return name.endswith(("_tick", "_ticks"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class SensorFault:
     """Timing and targets shared by every fault (see the module docstring for their meaning)."""
 
@@ -61,6 +61,9 @@ class SensorFault:
     DEFAULT_TYPES: ClassVar[tuple[str, ...]] = RGB_TYPES
     #: Sensor types whose data the fault knows how to degrade.
     ALLOWED_TYPES: ClassVar[tuple[str, ...]] = CAMERA_TYPES
+    #: Fields a file must give. They default to None only because a dataclass field without a
+    #: default cannot follow the base's defaulted ones before Python 3.10 (no kw_only).
+    REQUIRED: ClassVar[tuple[str, ...]] = ()
 
     start_s: ParamRange | None = None
     start_tick: ParamRange | None = None
@@ -76,6 +79,9 @@ class SensorFault:
         FAULT_KINDS[cls.KIND] = cls
 
     def __post_init__(self) -> None:
+        missing = [name for name in self.REQUIRED if getattr(self, name) is None]
+        if missing:
+            raise TypeError(f"{missing[0]}: missing (required by {self.KIND})")
         if self.start_s is not None and self.start_tick is not None:
             raise ValueError("start_s, start_tick: give one start, not both")
         if self.duration_s is not None and self.duration_ticks is not None:
@@ -110,47 +116,49 @@ class SensorFault:
         return sensor_id in self.sensors or sensor_type in self.sensor_types
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class CameraBlackout(SensorFault):
     """The camera delivers a black image (colour channels 0, alpha kept) for the fault's duration."""
 
     KIND = "camera_blackout"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class FrozenFrame(SensorFault):
     """The camera repeats the frame it delivered before the fault began: same frame number, same pixels."""
 
     KIND = "frozen_frame"
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class GaussianNoise(SensorFault):
     """Additive Gaussian pixel noise, `sigma` in 0-255 units, independent per pixel and channel."""
 
     KIND = "gaussian_noise"
     ALLOWED_TYPES = RGB_TYPES
-    sigma: ParamRange
+    REQUIRED = ("sigma",)
+    sigma: ParamRange | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_bounds("sigma", self.sigma, low=0.0, high=255.0)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class ExposureShift(SensorFault):
     """Over/under-exposure: colour channels multiplied by 2**stops and clipped to 0..255."""
 
     KIND = "exposure_shift"
     ALLOWED_TYPES = RGB_TYPES
-    stops: ParamRange
+    REQUIRED = ("stops",)
+    stops: ParamRange | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_bounds("stops", self.stops, low=-8.0, high=8.0)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class CalibrationShift(SensorFault):
     """A small rotation error of the camera mount (degrees, CARLA's signs: yaw right, pitch up).
 
@@ -170,21 +178,22 @@ class CalibrationShift(SensorFault):
             _check_bounds(name, getattr(self, name), low=-MAX_CALIBRATION_ERROR_DEG, high=MAX_CALIBRATION_ERROR_DEG)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class DroppedFrames(SensorFault):
     """Each tick, with `probability`, the sensor's new frame is lost and the agent gets the previous
     frame number and data again, as from a late sensor in CARLA's synchronous mode."""
 
     KIND = "dropped_frames"
     ALLOWED_TYPES = ALL_TYPES
-    probability: ParamRange
+    REQUIRED = ("probability",)
+    probability: ParamRange | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _check_bounds("probability", self.probability, low=0.0, high=1.0)
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True)
 class GnssNoiseBurst(SensorFault):
     """Bursts of GNSS error (multipath, urban canyon): for `burst_ticks` ticks out of every `period_ticks`,
     lat/lon get Gaussian noise of `noise_m` metres standard deviation on each horizontal axis."""
@@ -192,7 +201,8 @@ class GnssNoiseBurst(SensorFault):
     KIND = "gnss_noise_burst"
     DEFAULT_TYPES = GNSS_TYPES
     ALLOWED_TYPES = GNSS_TYPES
-    noise_m: ParamRange
+    REQUIRED = ("noise_m",)
+    noise_m: ParamRange | None = None
     burst_ticks: ParamRange = 10.0
     period_ticks: ParamRange = 40.0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import typing
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,7 +23,7 @@ from scenarios.perception_conditions import PerceptionConditions
 from scenarios.route_geometry import RouteGeometry
 from scenarios.scenario_file import ScenarioFile, load_scenario_file
 
-Placement = tuple[tuple[PlacedScenario, ...], tuple[str, ...]]  # placed, reasons for skipped ones
+Placement = typing.Tuple[typing.Tuple[PlacedScenario, ...], typing.Tuple[str, ...]]  # placed, reasons for skipped ones
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 

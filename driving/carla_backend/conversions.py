@@ -63,7 +63,7 @@ def forward_speed_mps(velocity: tuple[float, float, float], pitch_deg: float, ya
     """Velocity (m/s, world) projected on the heading: signed forward speed, as the speedometer reads."""
     pitch, yaw = math.radians(pitch_deg), math.radians(yaw_deg)
     forward = (math.cos(pitch) * math.cos(yaw), math.cos(pitch) * math.sin(yaw), math.sin(pitch))
-    return float(sum(v * f for v, f in zip(velocity, forward, strict=True)))
+    return float(sum(v * f for v, f in zip(velocity, forward)))
 
 
 def parse_server_version(text: str) -> tuple[int, ...]:

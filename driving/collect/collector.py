@@ -19,6 +19,7 @@ import contextlib
 import re
 import shutil
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,7 +49,7 @@ DEFAULT_MODEL_CONFIG = REPO / "configs" / "letfuser.yaml"
 NUM_FUTURE_WAYPOINTS = 4
 VIEWS = ("left", "front", "right")
 
-FrameProgress = Callable[[int, int, float], None]  # (job index, frames written, route completion %)
+FrameProgress = typing.Callable[[int, int, float], None]  # (job index, frames written, route completion %)
 
 
 @dataclass(frozen=True)

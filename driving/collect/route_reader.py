@@ -22,8 +22,9 @@ import enum
 import importlib
 import json
 import math
+import typing
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -75,7 +76,7 @@ class FrameRecord:
     red_light: float
 
 
-PositionTransform = Callable[[float, float], tuple[float, float]]
+PositionTransform = typing.Callable[[float, float], typing.Tuple[float, float]]
 
 
 def _identity(x: float, y: float) -> tuple[float, float]:

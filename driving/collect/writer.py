@@ -28,6 +28,7 @@ import math
 import os
 import queue
 import threading
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,7 @@ def _frame_complete(route: Path, index: int) -> bool:
 
 
 #: One frame to store: (path, image) pairs written in order, then the measurements (path, dict) last.
-_FrameJob = tuple[list[tuple[Path, np.ndarray]], tuple[Path, dict]]
+_FrameJob = typing.Tuple[typing.List[typing.Tuple[Path, np.ndarray]], typing.Tuple[Path, dict]]
 #: Frames the background thread may hold in its queue before `write_frame` waits (about 1.5 MB each).
 WRITE_QUEUE_FRAMES = 8
 

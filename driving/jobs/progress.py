@@ -12,7 +12,10 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; annotation only
 
 
 class _QueueReporter:

@@ -10,6 +10,7 @@ length, successor lists and a curvature speed cap (lateral acceleration limit). 
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass, field
 
 import carla
@@ -17,7 +18,7 @@ import numpy as np
 
 from driving.sim.layout_lanes import LaneRef, map_lanes
 
-Key = tuple[int, int, int]  # (road id, section id, lane id)
+Key = typing.Tuple[int, int, int]  # (road id, section id, lane id)
 MAX_SUCCESSORS = 8
 
 

@@ -25,7 +25,7 @@ from driving.world import ActorState, SensorSpec
 from planning.gps import geo_reference
 
 if TYPE_CHECKING:
-    from typing import Self
+    from typing_extensions import Self  # typing.Self is 3.11+; annotation only
 
 #: Camera blueprint ids -> which image they deliver ("sensor.camera" is the leaderboard's RGB alias).
 CAMERA_TYPES = {"sensor.camera.rgb": "rgb", "sensor.camera": "rgb", "sensor.camera.depth": "depth",

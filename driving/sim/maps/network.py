@@ -15,6 +15,7 @@ Units: metres and radians (OpenDRIVE frame, y to the left; CARLA negates y when 
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,7 +23,7 @@ from typing import Literal
 import pyclothoids as pcloth
 from scenariogeneration import xodr
 
-Pose = tuple[float, float, float]
+Pose = typing.Tuple[float, float, float]
 """x (m), y (m), heading (rad) in the OpenDRIVE frame."""
 
 Contact = Literal["start", "end"]
@@ -40,7 +41,7 @@ CONNECTING_ID_BASE = 1000
 CONNECTING_IDS_PER_JUNCTION = 100
 
 
-Node = tuple[int, int]
+Node = typing.Tuple[int, int]
 
 
 def grid_edges(nodes_per_side: int, spacing_m: float, mouth_m: Callable[[Node], float]

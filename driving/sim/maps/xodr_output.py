@@ -18,6 +18,8 @@ import xml.etree.ElementTree as ET
 
 from scenariogeneration import xodr
 
+from driving.xml_indent import indent
+
 HEADER_DATE = "2026-01-01T00:00:00"
 SIGNAL_ID_BASE = 5000
 """Signal ids start here, away from road (<1000 + connecting) ids, for readability only."""
@@ -54,7 +56,7 @@ def to_xodr_bytes(odr: xodr.OpenDrive) -> bytes:
     for element in root.iter():
         for key, value in element.attrib.items():
             element.set(key, _normalise_number(value))
-    ET.indent(root, space="  ")
+    indent(root, space="  ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 

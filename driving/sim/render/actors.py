@@ -7,6 +7,7 @@ tyres, lamps, skin, ...), so a car reads as body + cabin + wheels + lights, not 
 """
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable
 
 import numpy as np
@@ -34,7 +35,7 @@ INSTANCE_DTYPE = np.dtype([("ax", "f4", 3), ("ay", "f4", 3), ("az", "f4", 3), ("
                            ("color", "u1", 4), ("tag", "f4")])
 INSTANCE_FORMAT = "3f 3f 3f 3f 4f1 1f /i"
 
-Box = tuple[float, float, float, float, float, float, int]  # x0, x1, y0, y1, z0, z1, part
+Box = typing.Tuple[float, float, float, float, float, float, int]  # x0, x1, y0, y1, z0, z1, part
 
 
 def _wheels(xs: Iterable[float], r: float = 0.2, w: float = 0.14) -> list[Box]:

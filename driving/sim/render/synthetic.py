@@ -7,8 +7,6 @@ for a seed. Coordinates in metres, CARLA axes.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import shapely
 
@@ -53,7 +51,7 @@ def synthetic_town(n_blocks: int = 4, spacing_m: float = 100.0, seed: int = 0) -
     markings: list[shapely.Polygon] = []
     crosswalks: list[shapely.Polygon] = []
     for c in lines:
-        for a, b in itertools.pairwise(lines):
+        for a, b in zip(lines, lines[1:]):
             s0, s1 = a + w + 4.0, b - w - 4.0
             for horizontal in (True, False):
                 markings.append(shapely.box(s0, c - 0.1, s1, c + 0.1) if horizontal
