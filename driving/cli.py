@@ -26,9 +26,11 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("sim", "maps"): ("driving.commands.sim_maps", "list bundled maps with their size and signals"),
     ("dataset", "stats"): ("driving.commands.dataset_stats", "frames, hours, km and label balance of a dataset"),
     ("dataset", "check"): ("driving.commands.dataset_check", "find missing, truncated and unreadable dataset files"),
+    ("submission", "build"): ("driving.commands.submission", "team-code folder and Dockerfile for the CARLA leaderboard"),
 }
 
-GROUP_HELP = {"sim": "embedded simulator tools", "dataset": "dataset tools: statistics and integrity checks"}
+GROUP_HELP = {"sim": "embedded simulator tools", "dataset": "dataset tools: statistics and integrity checks",
+              "submission": "leaderboard submission package"}
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
