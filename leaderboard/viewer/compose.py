@@ -15,6 +15,7 @@ long as the same parts are present, which the feed guarantees (`leaderboard.view
 """
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 import cv2
@@ -31,7 +32,7 @@ FONT_SCALE = 0.5
 DIM_BGR = (150, 150, 150)
 WARN_BGR = (0, 170, 255)  # orange: penalties, infractions, active scenarios
 
-Rect = tuple[int, int, int, int]  # x, y, width, height (px)
+Rect = typing.Tuple[int, int, int, int]  # x, y, width, height (px)
 
 
 @dataclass(frozen=True, eq=False)
