@@ -40,7 +40,7 @@ def _routes_path(value: str) -> str:
     if not Path(value).exists():
         from driving.errors import InputError
 
-        names = sorted(p.stem.removeprefix("routes_") for p in BUNDLED_ROUTES_DIR.glob("routes_*.xml"))
+        names = sorted(p.stem[len("routes_"):] for p in BUNDLED_ROUTES_DIR.glob("routes_*.xml"))
         raise InputError(f"--routes {value}: no such file and not a bundled route set; bundled: {names}")
     return value
 

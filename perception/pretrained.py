@@ -94,7 +94,7 @@ def load_backbone_weights(cvt: nn.Module, path: str | Path) -> None:
     own = cvt.state_dict()
     picked: dict[str, torch.Tensor] = {}
     for key, value in state.items():
-        name = key.removeprefix("cvt.").removeprefix("backbone.cvt.")
+        name = _strip_prefix(_strip_prefix(key, "cvt."), "backbone.cvt.")
         if name in own:
             if own[name].shape != value.shape:
                 raise InputError(f"model.pretrained_backbone_path: {path}: {key} has shape "
@@ -105,3 +105,8 @@ def load_backbone_weights(cvt: nn.Module, path: str | Path) -> None:
         raise InputError(f"model.pretrained_backbone_path: {path} lacks {len(missing)} CvT weight(s), "
                          f"e.g. {missing[:3]}; expected a CvT checkpoint matching the configured sizes")
     cvt.load_state_dict(picked, strict=False)
+
+
+def _strip_prefix(text: str, prefix: str) -> str:
+    """`text` without a leading `prefix` (str.removeprefix, which Python 3.8 lacks)."""
+    return text[len(prefix):] if text.startswith(prefix) else text

@@ -82,7 +82,7 @@ class ExpertAgent(AutonomousAgent, PrivilegedAgent):
 
         limits = labels.get("limits") or {}
         reason = binding_limit(limits) if float(labels.get("brake", 0.0)) > 0.0 else ""
-        hazards = [name.removesuffix("_hazard") for name in ("light_hazard", "stop_sign_hazard", "vehicle_hazard",
+        hazards = [name[: -len("_hazard")] for name in ("light_hazard", "stop_sign_hazard", "vehicle_hazard",
                                                               "walker_hazard") if labels.get(name)]
         return [f"command {RoadOption(int(labels['command'])).name}",
                 f"target {float(labels.get('target_speed', 0.0)) * 3.6:4.1f} km/h",
