@@ -27,6 +27,7 @@ DEFAULT_EVERY_TICKS = 10
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--routes", default=None, help="routes XML file or bundled set name (val_short, ...)")
+    parser.add_argument("--routes-subset", default="", help="route ids to drive, e.g. '0-3,7' (as the evaluator's)")
     parser.add_argument("--scenarios", default=None, help="scenario file (LB1.0 JSON or our YAML) placed per route")
     parser.add_argument("--suite", default=None, help="an evaluation suite: its scenarios (and routes, "
                                                       "when --routes is not given)")
@@ -103,7 +104,10 @@ def build_jobs(args: argparse.Namespace) -> list[Any]:
     from leaderboard.routes import parse_routes_file
 
     routes_path, scenarios, scenario_name, weathers = _check_args(args)
-    configs = parse_routes_file(routes_path, "")
+    subset = getattr(args, "routes_subset", "")
+    configs = parse_routes_file(routes_path, subset)
+    if not configs:
+        raise InputError(f"--routes {args.routes}: no route selected (--routes-subset {subset!r})")
     backend_options = (("host", args.host), ("port", args.port)) if args.backend == "carla" else ()
     viewer, viewer_dir = viewer_choice(getattr(args, "viewer", None), args.out)
     opts = CollectOptions(out_dir=str(Path(args.out).resolve()), every_ticks=args.every, recovery=args.recovery,
@@ -114,7 +118,7 @@ def build_jobs(args: argparse.Namespace) -> list[Any]:
     jobs = []
     for position, _ in enumerate(configs):
         for weather in weathers or [""]:
-            jobs.append(CollectJob(routes_path, "", position, weather, len(jobs), opts))
+            jobs.append(CollectJob(routes_path, subset, position, weather, len(jobs), opts))
     from leaderboard.route_runner import resolve_town
 
     for config in configs:  # an unknown town fails now, with one line, not in every worker

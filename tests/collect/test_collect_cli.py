@@ -16,6 +16,7 @@ from driving.cli import main
 from driving.collect.dataset import DatasetConfig, LeTFuserDataset
 from driving.collect.layout import MANIFEST_NAME, verify_route
 from driving.errors import InputError
+from leaderboard.workers import process_state
 
 
 def test_collect_writes_frames_with_driven_waypoints_and_labels(tmp_path: Path) -> None:
@@ -99,6 +100,7 @@ def test_failed_expert_is_flagged_and_skipped_by_the_reader(tmp_path: Path, monk
     (["--routes", "val_short", "--scenarios", "missing.json"], "missing.json"),
     (["--routes", "val_short", "--backend", "unreal"], "unreal"),
     (["--out", "x"], "--routes"),
+    (["--routes", "val_short", "--routes-subset", "40-45"], "routes_subset '40-45'"),
 ])
 def test_bad_arguments_give_one_error_line(tmp_path: Path, capsys, argv: list[str], message: str) -> None:
     if "--out" not in argv:
@@ -107,3 +109,13 @@ def test_bad_arguments_give_one_error_line(tmp_path: Path, capsys, argv: list[st
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and message in err, err
     assert not (tmp_path / "data").exists()
+
+
+def test_routes_subset_selects_the_routes_to_drive(tmp_path: Path) -> None:
+    from driving.cli import build_parser
+    from driving.commands.collect import build_jobs
+
+    argv = ["collect", "--routes", "val_short", "--routes-subset", "1,4", "--out", str(tmp_path / "d")]
+    jobs = build_jobs(build_parser(argv).parse_args(argv))
+    configs = [process_state().routes(j.routes_path, j.routes_subset)[j.position] for j in jobs]
+    assert [c.name for c in configs] == ["RouteScenario_1", "RouteScenario_4"]
