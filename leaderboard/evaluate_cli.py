@@ -1,8 +1,9 @@
 """`driving evaluate`: the friendly front of the leaderboard evaluator.
 
-Defaults that just work (the expert on the bundled `val_short` routes, results under
-runs/evaluate/), a rich progress bar per route, a summary table at the end and an optional
-top-down mp4 per route (`--video`), a live view of each route (`--viewer`: a window, or an
+Defaults that just work (the shipped LeTFuser-tiny on the held-out `test_short` routes, in the
+track its model needs; `--agent expert` for the expert; results under runs/evaluate/), a rich
+progress bar per route, a summary table at the end, an optional HTML report (`--report`) and an
+optional top-down mp4 per route (`--video`), a live view of each route (`--viewer`: a window, or an
 H.264 video per route in OUT/viewer/ without a display); `--ray-address` runs the routes on a Ray cluster. `--suite normal|adversarial` picks a route set and scenario
 file together (`configs/suites/`). Takes every official evaluator argument as well. The
 summary says whether the results are eligible and why not (the default expert never is).
@@ -15,20 +16,23 @@ from pathlib import Path
 from leaderboard.viewer.options import add_viewer_argument, viewer_choice
 
 BUNDLED_ROUTES_DIR = Path(__file__).resolve().parent / "data"
-DEFAULT_ROUTES = "val_short"
+DEFAULT_ROUTES = "test_short"  # held out: a town the shipped model never saw
+DEFAULT_AGENT = "letfuser"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from leaderboard.leaderboard_evaluator import add_evaluator_arguments
 
     add_evaluator_arguments(parser, official_defaults=False)
-    parser.set_defaults(routes=None, agent="expert", checkpoint=None)
+    parser.set_defaults(routes=None, agent=DEFAULT_AGENT, checkpoint=None, track=None)
     parser.add_argument("--suite", default=None,
                         help="a bundled suite (normal, adversarial) or a suite YAML: its route set and "
                              "scenario file (instead of --routes/--scenarios)")
     parser.add_argument("--out", default="runs/evaluate",
                         help="output folder (results.json unless --checkpoint, videos/)")
     parser.add_argument("--video", action="store_true", help="write a top-down mp4 per route into OUT/videos")
+    parser.add_argument("--report", action="store_true",
+                        help="write OUT/report.html (driving report of the results, videos linked)")
     add_viewer_argument(parser)
 
 
@@ -58,6 +62,14 @@ def _apply_suite(args: argparse.Namespace) -> None:
     args.routes, args.scenarios = suite.routes, suite.scenarios
 
 
+def _default_track(args: argparse.Namespace) -> str:
+    """Without --track: the track the agent declares for its config (`track_for_config`), else SENSORS."""
+    from leaderboard.agents_registry import load_agent_class
+
+    declared = getattr(load_agent_class(args.agent), "track_for_config", None)
+    return declared(args.agent_config) if callable(declared) else "SENSORS"
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -72,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         args.checkpoint = str(out / "results.json")
     args.video_dir = str(out / "videos") if args.video else None
     args.viewer, args.viewer_dir = viewer_choice(args.viewer, out)
+    if args.track is None:
+        args.track = _default_track(args)
     plan = plan_evaluation(args)
     console = Console()
     where = (f"Ray at {plan.ray_address}" + (f", at most {plan.workers} at a time" if plan.workers > 1 else "")
@@ -120,6 +134,12 @@ def run(args: argparse.Namespace) -> int:
                   markup=False)
     if args.video:
         console.print(f"videos: {out / 'videos'}")
+    if args.report:
+        from leaderboard.report import ReportOptions, write_report
+
+        path = write_report(ReportOptions(results=(str(plan.checkpoint),), out=str(out / "report.html"),
+                                          routes=args.routes, maps_dir=args.maps))
+        console.print(f"report: {path}")
     if args.viewer == "video":
         console.print(f"viewer videos: {args.viewer_dir}")
     return 0

@@ -64,12 +64,19 @@ class LeTFuserAgentConfig:
             raise InputError(f"creep_throttle: expected (0, 1], got {self.creep_throttle}")
 
 
+#: The model trained by scripts/reproduce_letfuser_tiny.sh and shipped in the package: the agent's
+#: model when no --agent-config is given (a user runs it the moment the package is installed).
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "perception" / "weights" / "letfuser_tiny"
+
+
 def load_agent_config(path_to_conf_file: str | Path) -> LeTFuserAgentConfig:
     """`--agent-config` -> config: an agent YAML (paths resolved against its folder) or a model path.
 
     Every error is one InputError naming the file and the field.
     """
     text = str(path_to_conf_file)
+    if not text and (SHIPPED_MODEL_DIR / "model.json").is_file():
+        return LeTFuserAgentConfig(model=str(SHIPPED_MODEL_DIR))
     if not text:
         raise InputError("--agent-config: the letfuser agent needs a model: pass a model folder, a training run "
                          "folder, a checkpoint .pt or an agent YAML (see configs/letfuser_agent.yaml)")

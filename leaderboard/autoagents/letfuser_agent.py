@@ -184,6 +184,13 @@ class LeTFuserAgent(AutonomousAgent):
         """Raise InputError for a bad agent YAML or a missing/corrupt/mismatched model; warms the cache."""
         model_runner(load_agent_config(path_to_conf_file))
 
+    @classmethod
+    def track_for_config(cls, path_to_conf_file: str) -> str:
+        """The track this agent runs in with that config: RESEARCH when its model reads depth cameras
+        (a depth-predicting model needs only RGB: SENSORS). `driving evaluate` uses it without --track."""
+        model = model_runner(load_agent_config(path_to_conf_file)).loaded.config
+        return Track.SENSORS.value if model.predict_depth else Track.RESEARCH.value
+
     def setup(self, path_to_conf_file: str) -> None:
         self.config = load_agent_config(path_to_conf_file)
         self.runner = model_runner(self.config)

@@ -139,7 +139,7 @@ def test_driving_evaluate_summary_with_one_route(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(cli, "COMMANDS", {("", "evaluate"): cli.COMMANDS[("", "evaluate")]})
     routes = write_routes(tmp_path / "routes.xml", 1)
-    assert cli.main(["evaluate", "--routes", str(routes), "--out", str(tmp_path / "out")]) == 0
+    assert cli.main(["evaluate", "--routes", str(routes), "--agent", "expert", "--out", str(tmp_path / "out")]) == 0
     out = " ".join(capsys.readouterr().out.split())  # rich wraps lines at the terminal width
     assert "mean DS" in out and f"eligible for the leaderboard: no, {REASON_PRIVILEGED}" in out
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
