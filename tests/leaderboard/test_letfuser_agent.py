@@ -220,3 +220,18 @@ def test_bad_agent_config_is_one_error_line_before_any_route(models, tmp_path, c
     assert {"missing_model": "no_such_model", "unknown_key": "speed_limit",
             "mismatched_model": "disagree"}[case] in err[0]
     assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_driving_evaluate_without_track_runs_the_track_the_model_needs(models, tmp_path, capsys):
+    """A depth-camera model runs in RESEARCH, an RGB-only one in SENSORS, with no --track given."""
+    for name, track in (("research", "RESEARCH"), ("rgb_only", "SENSORS")):
+        conf = _agent_yaml(tmp_path / f"{name}.yaml", models[name])
+        assert letfuser_agent.LeTFuserAgent.track_for_config(str(conf)) == track
+        routes = _write_route(tmp_path / f"{name}.xml", length_m=4.0)
+        capsys.readouterr()
+        assert driving_main(["evaluate", "--routes", str(routes), "--agent", "letfuser", "--agent-config",
+                             str(conf), "--out", str(tmp_path / name)]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert f"track {track}" in out
+        (record,) = json.loads((tmp_path / name / "results.json").read_text())["_checkpoint"]["records"]
+        assert record["status"] not in (FAILURE_SENSORS, FAILURE_SETUP), record
