@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce the shipped LeTFuser-tiny (perception/weights/letfuser_tiny) from scratch:
 #   1. collect   the expert drives the bundled train routes (town_grid, highway) at the tiny rig's
-#                resolution: each route in its own weather; then with every scenario family placed
-#                where it fits, recovery perturbations and two more weathers; plus a held-out set on
-#                the test town (town_suburb) for the frame metrics
+#                resolution, each route in its own weather; then the short ones again with every
+#                scenario family placed where it fits, recovery perturbations and two more weathers;
+#                plus a held-out set on the test town (town_suburb) for the frame metrics
 #   2. train     configs/letfuser_tiny_recipe.yaml from scratch, stopped by its time budget
 #   3. metrics   segmentation mIoU, traffic-light accuracy, waypoint ADE/FDE on the held-out frames
 #   4. export    the best checkpoint as a model folder (model.safetensors + model.json)
@@ -50,7 +50,6 @@ echo "== 1/6 collect -> $DATA"
 "${COLLECT[@]}" --routes train_long "${SUBSET[@]}" --out "$DATA/train" --seed 100
 "${COLLECT[@]}" --routes train_short "${SUBSET[@]}" --scenarios "$SCENARIOS" --recovery \
   --weathers ClearSunset,WetCloudyNoon --out "$DATA/train" --seed 200
-"${COLLECT[@]}" --routes train_long "${SUBSET[@]}" --scenarios "$SCENARIOS" --recovery --out "$DATA/train" --seed 300
 "${COLLECT[@]}" --routes test_short "${SUBSET[@]}" --out "$DATA/heldout" --seed 0
 driving dataset check "$DATA/train"
 driving dataset stats "$DATA/train" --json > "$OUT/dataset_stats.json"

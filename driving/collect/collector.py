@@ -9,8 +9,9 @@ its driven future waypoints are known (2 s later), so at most a few frames wait 
 
 The rig (3 RGB + 3 depth + 3 semantic cameras, yaw -60 / 0 / +60, the model config's size and fov)
 is declared by the agent (`CollectingExpert`) with CARLA's `sensor_tick` = the save interval, so
-cameras render only on saved ticks. The route record decides `expert_failed` (any infraction or a
-status other than Completed); the manifest, written last, carries it with the expert's score.
+cameras render only on saved ticks. The route record decides `expert_failed` (a status other than
+Completed, or any infraction but leaving the route's lanes: see `expert_failed`); the manifest,
+written last, carries it with the expert's score and every infraction.
 A route folder without a manifest is removed and driven again from the start.
 """
 from __future__ import annotations
@@ -220,9 +221,17 @@ def _agent_factory(rig: list[dict]) -> Callable[[str], CollectingExpert]:
     return make
 
 
+#: Infractions that do not make a drive bad training data: leaving the route's lanes is what a
+#: recovery burst does to the car (the expert then brings it back) and what passing a blocked lane
+#: through the oncoming one takes (ManeuverOppositeDirection); the leaderboard still counts it.
+NOT_EXPERT_FAILURES = frozenset({"outside_route_lanes"})
+
+
 def expert_failed(record: Any) -> bool:
-    """The expert's drive failed: not Completed, or any infraction at all."""
-    return record.status != STATUS_COMPLETED or any(bool(v) for v in record.infractions.values())
+    """The expert's drive failed: not Completed, or any infraction but `NOT_EXPERT_FAILURES`
+    (a collision, a red light or stop sign, a route deviation, a timeout, being blocked)."""
+    return record.status != STATUS_COMPLETED or any(
+        bool(v) for k, v in record.infractions.items() if k not in NOT_EXPERT_FAILURES)
 
 
 def _job_route(job: CollectJob) -> tuple[Any, RouteMeta, Path]:

@@ -119,3 +119,21 @@ def test_routes_subset_selects_the_routes_to_drive(tmp_path: Path) -> None:
     jobs = build_jobs(build_parser(argv).parse_args(argv))
     configs = [process_state().routes(j.routes_path, j.routes_subset)[j.position] for j in jobs]
     assert [c.name for c in configs] == ["RouteScenario_1", "RouteScenario_4"]
+
+
+def test_leaving_the_route_lanes_alone_is_not_an_expert_failure() -> None:
+    """Recovery bursts push the car out of its lane and passing a blocked lane uses the oncoming
+    one: such drives stay training data; a collision or a timeout does not."""
+    from types import SimpleNamespace
+
+    from driving.collect.collector import expert_failed
+
+    def record(status: str = "Completed", **infractions: list) -> SimpleNamespace:
+        return SimpleNamespace(status=status, infractions={"outside_route_lanes": [], "collisions_vehicle": [],
+                                                           **infractions})
+
+    assert not expert_failed(record())
+    assert not expert_failed(record(outside_route_lanes=["Agent went outside its route lanes for 12 m"]))
+    assert expert_failed(record(outside_route_lanes=["..."], collisions_vehicle=["Agent collided"]))
+    assert expert_failed(record(red_light=["Agent ran a red light"]))
+    assert expert_failed(record("Failed - Agent timed out"))
