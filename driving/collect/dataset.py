@@ -33,7 +33,7 @@ import torch
 from torch.utils.data import Dataset
 
 from driving.collect.augment import color_jitter, crop_shift_for_yaw, rotate_points_yaw, yaw_of_crop_shift
-from driving.collect.frame_cache import ModelFrame, RouteFrameCache, decode_frame
+from driving.collect.frame_cache import ModelFrame, RouteFrameCache, cache_name, decode_frame
 from driving.collect.layout import NUM_VIEWS, VIEW_FOV_DEG
 from driving.collect.route_reader import (
     NUM_COMMANDS,
@@ -163,10 +163,7 @@ class LeTFuserDataset(Dataset):
 
         routes = sorted({s.reader for s in self.samples}, key=lambda r: str(r.route))
         for reader in tqdm(routes, desc="frame cache", unit="route", disable=not show_progress, leave=False):
-            route = reader.route.resolve()
-            root = self.root.resolve()
-            name = str(route.relative_to(root)) if route.is_relative_to(root) else route.name
-            cache = RouteFrameCache(cache_root, name, reader, self.config)
+            cache = RouteFrameCache(cache_root, cache_name(reader.route, self.root), reader, self.config)
             if cache.build():
                 self._caches[reader.route] = cache
         return len(self._caches)

@@ -87,6 +87,16 @@ def _files_hash(reader: RouteReader) -> str | None:
     return digest.hexdigest()[:16]
 
 
+def cache_name(route: Path, root: Path) -> str:
+    """The cache folder name of `route`: its path under the dataset `root`, else its folder name
+    made unique by a hash of its absolute path."""
+    route, root = route.resolve(), root.resolve()
+    try:
+        return str(route.relative_to(root))
+    except ValueError:
+        return f"{route.name}-{hashlib.sha256(str(route).encode()).hexdigest()[:8]}"
+
+
 class RouteFrameCache:
     """The cached `ModelFrame`s of one route under `cache_root/<name>/<geometry>-<files hash>/`.
 
@@ -118,8 +128,12 @@ class RouteFrameCache:
             return False
         if self.ready:
             return True
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=f".{self.geometry}.", suffix=".tmp"))
+        try:
+            self.folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(dir=self.folder.parent, prefix=f".{self.geometry}.", suffix=".tmp"))
+        except OSError as exc:
+            raise InputError(f"{self.folder.parent}: cannot write the frame cache ({exc.strerror or exc}); "
+                             f"give another cache folder") from None
         try:
             self._write(tmp)
             try:
