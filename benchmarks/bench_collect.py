@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def _jobs(n_routes: int, out: str, every: int, offset: int = 0) -> list:
+def val_short_jobs(n_routes: int, out: str, every: int, offset: int = 0) -> list:
+    """Collect jobs for the first `n_routes` routes of the bundled val_short set (cycled), writing under `out`."""
     from driving.collect.collector import CollectJob, CollectOptions
     from leaderboard.evaluate_cli import _routes_path
 
@@ -38,7 +39,7 @@ def bench(n_workers: int, n_routes: int, every: int) -> None:
     from leaderboard.workers import run_jobs
 
     with tempfile.TemporaryDirectory() as out:
-        jobs = _jobs(n_routes * n_workers, out, every)
+        jobs = val_short_jobs(n_routes * n_workers, out, every)
         t0 = time.perf_counter()
         results = [r for _, r in run_jobs(collect_route, [(j, None) for j in jobs], n_workers)]
         wall = time.perf_counter() - t0
@@ -58,7 +59,7 @@ def profile(every: int) -> None:
     from driving.collect.collector import collect_route
 
     with tempfile.TemporaryDirectory() as out:
-        (job,) = _jobs(1, out, every)
+        (job,) = val_short_jobs(1, out, every)
         prof = cProfile.Profile()
         t0, c0 = time.perf_counter(), time.process_time()
         prof.enable()

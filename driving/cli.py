@@ -20,6 +20,7 @@ COMMANDS: dict[tuple[str, str], tuple[str, str]] = {
     ("", "collect"): ("driving.commands.collect", "the expert drives routes; the LeTFuser rig and labels are saved"),
     ("", "train"): ("driving.training.train_cli", "train a LeTFuser model on a collected dataset"),
     ("", "report"): ("driving.commands.report", "a results file (or two, compared) as a self-contained HTML page"),
+    ("", "model-metrics"): ("driving.training.metrics_cli", "held-out mIoU, light accuracy, ADE/FDE of a model on a dataset"),
     ("", "export-model"): ("driving.training.export_cli", "turn a training checkpoint into a deployable model folder"),
     ("sim", "preview"): ("driving.commands.sim_preview", "top-down picture of a map with actors and a route"),
     ("sim", "snapshot"): ("driving.sim.snapshot", "save every sensor of a standard rig as PNG"),

@@ -14,9 +14,11 @@ predicts (the end of a route) are not samples. When `DatasetConfig.waypoint_inte
 a route whose frames are saved at another interval is refused (its labels would be spaced wrong).
 
 Image pipeline, as the reference: the stitched 960 x 160 panorama is centre-cropped to 768 px
-wide (the reference's 160 x 768 input; `crop_fraction` of the width), then resized to the
-model's input size when that differs (area filter for RGB, nearest for depth and tags so no
-depth or class is invented at edges).
+wide (the reference's 160 x 768 input; `crop_fraction` of the width) at the model's input size.
+The whole strip is scaled first (`driving.collect.frame_cache.decode_frame`: area filter for RGB,
+nearest for depth and tags so no depth or class is invented at edges) and cropped after, so the
+augmentation works on model-size arrays and `prepare_cache` can keep the scaled frames on disk
+for later epochs.
 """
 from __future__ import annotations
 
@@ -26,12 +28,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from driving.collect.augment import color_jitter, crop_shift_for_yaw, rotate_points_yaw, yaw_of_crop_shift
+from driving.collect.frame_cache import ModelFrame, RouteFrameCache, cache_name, decode_frame
 from driving.collect.layout import NUM_VIEWS, VIEW_FOV_DEG
 from driving.collect.route_reader import (
     NUM_COMMANDS,
@@ -138,6 +140,7 @@ class LeTFuserDataset(Dataset):
             check_frame_interval(readers, config.waypoint_interval_s)
         self.readers = readers
         self.routes = [r.route for r in readers]
+        self._caches: dict[Path, RouteFrameCache] = {}
         self.samples: list[_Labels] = []
         for reader in readers:
             for index in reader.frame_indices():
@@ -152,42 +155,46 @@ class LeTFuserDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def _crop_and_resize(self, img: np.ndarray, crop_px: int, shift_px: int, interpolation: int) -> np.ndarray:
-        c = self.config
-        crop = centre_crop(img, crop_px, shift_px)  # the agent's crop (perception.panorama), same columns
-        if crop.shape[:2] != (c.input_height, c.input_width):
-            crop = cv2.resize(crop, (c.input_width, c.input_height), interpolation=interpolation)
-        return crop
+    def prepare_cache(self, cache_root: str | Path, show_progress: bool = False) -> int:
+        """Serve frames from a per-route cache of decoded, model-scale arrays under `cache_root`
+        (`driving.collect.frame_cache`), building the missing ones now (each frame decoded once);
+        returns how many routes are cached. Samples are identical with and without the cache."""
+        from tqdm import tqdm
+
+        routes = sorted({s.reader for s in self.samples}, key=lambda r: str(r.route))
+        for reader in tqdm(routes, desc="frame cache", unit="route", disable=not show_progress, leave=False):
+            cache = RouteFrameCache(cache_root, cache_name(reader.route, self.root), reader, self.config)
+            if cache.build():
+                self._caches[reader.route] = cache
+        return len(self._caches)
+
+    def frame(self, i: int) -> ModelFrame:
+        """Sample `i`'s frame at the model's scale: from the cache when prepared, else decoded."""
+        s = self.samples[i]
+        cache = self._caches.get(s.route)
+        return cache.frame(s.index) if cache is not None else decode_frame(s.reader, s.index, self.config)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         s = self.samples[i]
         c = self.config
-        rgb = s.reader.read_rgb(s.index)
-        depth = s.reader.read_depth(s.index)
-        tags = s.reader.read_tags(s.index)
-        height, width = rgb.shape[:2]
-        where = f"{s.route} frame {s.index}"
-        if depth.shape[:2] != (height, width) or tags.shape[:2] != (height, width):
-            raise InputError(f"{where}: rgb, depth and semantics sizes differ "
-                             f"({rgb.shape[:2]}, {depth.shape[:2]}, {tags.shape[:2]})")
-        crop_px = round(width * c.crop_fraction)
-        if int(tags.max()) >= c.num_classes:
-            raise InputError(f"{where}: semantic tag {int(tags.max())} >= {c.num_classes} classes")
-
+        frame = self.frame(i)
+        width = frame.rgb.shape[1]  # the scaled strip; its centre crop is the model input
         waypoints, target = s.waypoints, s.target_point
         shift = 0
-        rgb_f = rgb[..., ::-1].astype(np.float32)
+        rng = None
         if self.augment:
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,)).item()))
             focal_px = (width / NUM_VIEWS) / (2.0 * math.tan(math.radians(VIEW_FOV_DEG) / 2.0))
-            max_shift_px = (width - crop_px) // 2  # the centre crop's margin: the window stays inside
+            max_shift_px = (width - c.input_width) // 2  # the centre crop's margin: the window stays inside
             shift = crop_shift_for_yaw(rng.uniform(-c.max_yaw_deg, c.max_yaw_deg), focal_px, max_shift_px)
             yaw = yaw_of_crop_shift(shift, focal_px)
             waypoints, target = rotate_points_yaw(waypoints, yaw), rotate_points_yaw(target, yaw)
+        # centre_crop: the agent's crop (perception.panorama), same columns; the copies leave the cache intact
+        rgb_f = centre_crop(frame.rgb, c.input_width, shift).astype(np.float32)
+        if rng is not None:
             rgb_f = color_jitter(rgb_f, c.color_jitter, rng)
-        rgb_f = self._crop_and_resize(rgb_f, crop_px, shift, cv2.INTER_AREA)
-        depth = self._crop_and_resize(depth, crop_px, shift, cv2.INTER_NEAREST)
-        tags = self._crop_and_resize(tags, crop_px, shift, cv2.INTER_NEAREST)
+        depth = np.array(centre_crop(frame.depth, c.input_width, shift), dtype=np.float32)
+        tags = centre_crop(frame.tags, c.input_width, shift)
 
         semantic = torch.from_numpy(tags.astype(np.int64))
         command = torch.zeros(NUM_COMMANDS)

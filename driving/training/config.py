@@ -25,6 +25,12 @@ class TrainConfig:
     - `val_towns`: routes in these town folders form the validation split (LeTFuser: Town05);
       when none exists, the last `val_fraction` of the sorted routes is held out instead.
     - `max_yaw_deg`, `color_jitter`: augmentation, see `driving.collect.dataset.DatasetConfig`.
+    - `max_hours`/`max_steps`: the training budget (0 = none), see `driving.training.budget`.
+    - `cache_frames`: keep decoded model-size frames on disk after the first pass
+      (`driving.collect.frame_cache`); samples are identical, later epochs skip the PNG decoding.
+    - `channels_last`: NHWC memory format for the model's convolutions (faster on CPU and on GPUs
+      with tensor cores; same results up to float rounding).
+    - `num_threads`: intra-op CPU threads; 0 = the CPUs this process may use minus `num_workers`.
     """
 
     epochs: int = 20
@@ -47,6 +53,11 @@ class TrainConfig:
     max_yaw_deg: float = 5.0
     color_jitter: float = 0.2
     log_every_n_steps: int = 10
+    max_hours: float = 0.0
+    max_steps: int = 0
+    cache_frames: bool = True
+    channels_last: bool = True
+    num_threads: int = 0
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "lr", "plateau_patience_epochs", "gradnorm_every_n_steps",
@@ -55,7 +66,7 @@ class TrainConfig:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         for name in ("weight_decay", "grad_clip_norm", "gradnorm_alpha", "gradnorm_lr", "num_workers",
-                     "max_yaw_deg", "min_lr"):
+                     "max_yaw_deg", "min_lr", "max_hours", "max_steps", "num_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 < self.plateau_factor < 1:

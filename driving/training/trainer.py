@@ -15,9 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import warnings
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,84 +25,25 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 
-from driving.collect.dataset import DatasetConfig, LeTFuserDataset
-from driving.collect.route_reader import RouteReader, check_frame_interval, discover_routes
 from driving.collect.writer import write_json_atomic
 from driving.config import to_dict
 from driving.errors import InputError
+from driving.training.budget import RunBudget, format_duration
 from driving.training.checkpoint import BEST_NAME, CHECKPOINT_DIR, LAST_NAME, load_checkpoint, save_checkpoint
-from driving.training.config import ExperimentConfig
+from driving.training.config import ExperimentConfig, TrainConfig
+from driving.training.context import DistContext, setup_distributed
+from driving.training.data import dataset_config_for, prepare_data, split_routes
 from driving.training.gradnorm import GradNorm
 from driving.training.losses import PLANNING_TASKS, task_losses, tasks_for
 from driving.training.metrics import MetricAccumulator
 from perception.model_file import RUN_MODEL_DIR, save_model_file
 
 METRICS_NAME = "metrics.json"
-
-
-@dataclass(frozen=True)
-class DistContext:
-    """This process's place in a (possibly single-process) run."""
-
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def distributed(self) -> bool:
-        return dist.is_available() and dist.is_initialized()
-
-
-def setup_distributed() -> DistContext:
-    """Initialise the process group when launched by torchrun; pick this rank's device."""
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    cuda = torch.cuda.is_available()
-    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
-    if cuda:
-        torch.cuda.set_device(device)
-    if "WORLD_SIZE" in os.environ and "LOCAL_RANK" in os.environ and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if cuda else "gloo")
-    if dist.is_available() and dist.is_initialized():
-        return DistContext(dist.get_rank(), dist.get_world_size(), device)
-    return DistContext(device=device)
-
-
-def dataset_config_for(model_config: Any, experiment: ExperimentConfig) -> DatasetConfig:
-    """The dataset's crop and sizes follow the model's camera geometry (crop = input / 3 views);
-    its routes must be saved at the model's waypoint interval."""
-    width = int(getattr(model_config, "input_width", 768))
-    camera_w = getattr(model_config, "camera_width_px", None)
-    crop_fraction = width / (3 * camera_w) if camera_w else 0.8
-    return DatasetConfig(input_height=int(getattr(model_config, "input_height", 160)), input_width=width,
-                         crop_fraction=crop_fraction, num_waypoints=int(getattr(model_config, "num_waypoints", 3)),
-                         num_classes=int(getattr(model_config, "num_classes", 23)),
-                         max_yaw_deg=experiment.train.max_yaw_deg, color_jitter=experiment.train.color_jitter,
-                         waypoint_interval_s=float(getattr(model_config, "waypoint_interval_s", 0.5)))
-
-
-def split_routes(root: str | Path, val_towns: Sequence[str],
-                 val_fraction: float) -> tuple[list[RouteReader], list[RouteReader]]:
-    """(train, val) complete routes of any known layout: by town when both sides are non-empty, else the sorted tail."""
-    complete, incomplete = discover_routes(root)
-    for r in incomplete:
-        warnings.warn(f"{r}: no manifest, route incomplete; skipped", stacklevel=2)
-    if not complete:
-        raise InputError(f"{root}: no complete route (a route folder needs measurements/ and manifest.json, or "
-                         f"the TransFuser 2022 folder set)")
-    val = [r for r in complete if r.town in set(val_towns)]
-    train = [r for r in complete if r not in val]
-    if val and train:
-        return train, val
-    n_val = round(len(complete) * val_fraction) if len(complete) > 1 else 0
-    n_val = min(max(n_val, 1 if len(complete) > 1 else 0), len(complete) - 1)
-    if n_val == 0:
-        warnings.warn(f"{root}: only one complete route; validating on the training route", stacklevel=2)
-        return complete, complete
-    return complete[:-n_val], complete[-n_val:]
+#: The default frame cache folder inside a run folder (`driving.collect.frame_cache`).
+FRAME_CACHE_DIR = "frame_cache"
+#: Imported from here by callers that predate driving.training.data / .context.
+__all__ = ["DistContext", "Trainer", "dataset_config_for", "gradnorm_layers", "prepare_data", "setup_distributed",
+           "split_routes", "train"]
 
 
 def gradnorm_layers(model: nn.Module, tasks: Sequence[str]) -> dict[str, list[nn.Parameter]]:
@@ -127,6 +67,9 @@ class Trainer:
         self.experiment = experiment
         self.cfg = experiment.train
         self.ctx = ctx or DistContext()
+        self.channels_last = self.cfg.channels_last
+        if self.channels_last:
+            model = model.to(memory_format=torch.channels_last)
         self.model = model.to(self.ctx.device)
         self.module = model  # the bare model (shared_parameters, state_dict) even under DDP
         if self.ctx.distributed:
@@ -149,8 +92,11 @@ class Trainer:
     def forward(self, batch: dict[str, torch.Tensor]):
         """Model output and task losses. Depth is always passed: with a depth head the model only
         uses it as that head's target."""
+        rgb, depth = batch["rgb"], batch["depth"]
+        if self.channels_last:
+            rgb, depth = (t.contiguous(memory_format=torch.channels_last) for t in (rgb, depth))
         with torch.autocast(device_type=self.ctx.device.type, dtype=torch.float16, enabled=self.amp):
-            out = self.model(batch["rgb"], batch["depth"], batch["target_point"], batch["speed"], batch["command"])
+            out = self.model(rgb, depth, batch["target_point"], batch["speed"], batch["command"])
             return out, task_losses(out, batch, self.tasks)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -243,11 +189,14 @@ class Trainer:
         self.best_val = float(ckpt.get("best_val", math.inf))
 
 
-def _make_loader(ds: LeTFuserDataset, cfg, ctx: DistContext, shuffle: bool) -> DataLoader:
-    sampler = DistributedSampler(ds, shuffle=shuffle, seed=cfg.seed) if ctx.distributed else None
-    return DataLoader(ds, batch_size=cfg.batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-                      num_workers=cfg.num_workers, pin_memory=ctx.device.type == "cuda",
-                      drop_last=False, persistent_workers=cfg.num_workers > 0)
+def set_cpu_threads(cfg: TrainConfig) -> int:
+    """Intra-op threads for this process: `cfg.num_threads`, or (0) the CPUs it may use minus the
+    loader workers, at least 1. More threads than free cores makes every op wait for the slowest
+    thread (on a busy 2-core machine a 2-thread step was measured several times slower than a
+    1-thread one); workers run their own single-threaded torch. Returns the count set."""
+    threads = cfg.num_threads or max(1, len(os.sched_getaffinity(0)) - cfg.num_workers)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def _default_model(experiment: ExperimentConfig) -> nn.Module:
@@ -265,21 +214,49 @@ def _load_history(metrics_path: Path, upto_epoch: int) -> list[dict[str, Any]]:
         raise InputError(f"{metrics_path}: unreadable metrics history ({exc})") from None
 
 
-def _train_epoch(trainer: Trainer, loader: DataLoader, writer, desc: str, show_progress: bool) -> dict[str, float]:
-    """One pass over the training loader; returns the mean of each logged figure."""
+def _stop_reason(trainer: Trainer, budget: RunBudget) -> str | None:
+    """The spent limit, agreed by every rank (wall clocks differ between ranks: rank 0's decides)."""
+    reason = budget.exhausted(trainer.global_step)
+    if trainer.ctx.distributed and budget.max_hours:
+        code = torch.tensor([("max_steps", "max_hours").index(reason) + 1 if reason else 0], device=trainer.ctx.device)
+        dist.broadcast(code, src=0)
+        reason = ("max_steps", "max_hours")[int(code) - 1] if int(code) else None
+    return reason
+
+
+def _train_epoch(trainer: Trainer, loader: DataLoader, writer, desc: str, show_progress: bool,
+                 budget: RunBudget, epochs_left: int) -> tuple[dict[str, float], str | None]:
+    """One pass over the training loader, cut short when `budget` is spent; returns the mean of
+    each logged figure and the spent limit (None after a full epoch). The progress bar counts
+    samples, so it shows samples/s and the epoch's ETA; the postfix has the run's ETA
+    (`epochs_left` full epochs after this one) and the share of time spent waiting for data."""
     from tqdm import tqdm
 
     sums: dict[str, float] = {}
-    bar = tqdm(loader, desc=desc, disable=not show_progress, leave=False)
-    for batch in bar:
+    steps, reason = 0, None
+    bar = tqdm(total=len(loader.sampler), desc=desc, disable=not show_progress, leave=False, unit="sample")
+    batches = iter(loader)
+    while (reason := _stop_reason(trainer, budget)) is None:
+        t_data = time.perf_counter()
+        batch = next(batches, None)
+        if batch is None:
+            break
+        t_step = time.perf_counter()
         stats = trainer.train_step(_to_device(batch, trainer.ctx.device))
+        size = int(batch["waypoints"].shape[0])
+        budget.record(t_step - t_data, time.perf_counter() - t_step, size)
+        steps += 1
         for k, v in stats.items():
             sums[k] = sums.get(k, 0.0) + v
-        bar.set_postfix(loss=f"{stats['loss_total']:.3f}")
+        bar.update(size)
+        steps_left = len(loader) - steps + epochs_left * len(loader)
+        bar.set_postfix(loss=f"{stats['loss_total']:.3f}", data=f"{budget.data_share():.0%}",
+                        run_eta=format_duration(budget.eta_s(steps_left, trainer.global_step)))
         if writer is not None and trainer.global_step % trainer.cfg.log_every_n_steps == 0:
             for k, v in stats.items():
                 writer.add_scalar(f"train/{k}", v, trainer.global_step)
-    return {k: v / max(len(loader), 1) for k, v in sums.items()}
+    bar.close()
+    return {k: v / max(steps, 1) for k, v in sums.items()}, reason
 
 
 def _save_epoch(trainer: Trainer, out_dir: Path, history: list[dict[str, Any]], improved: bool, writer) -> None:
@@ -301,14 +278,19 @@ def _save_epoch(trainer: Trainer, out_dir: Path, history: list[dict[str, Any]], 
     write_json_atomic(out_dir / METRICS_NAME, {"epochs": history})
     print(f"epoch {entry['epoch']}: train loss {entry['train'].get('loss_total', float('nan')):.4f}, "
           f"val loss {val['loss_total']:.4f}, mIoU {val['seg_miou']:.3f}, ADE {val['wp_ade_m']:.2f} m, "
-          f"FDE {val['wp_fde_m']:.2f} m, light acc {val['light_accuracy']:.3f}, control L1 {val['control_l1']:.3f}",
-          flush=True)
+          f"FDE {val['wp_fde_m']:.2f} m, light acc {val['light_accuracy']:.3f}, control L1 {val['control_l1']:.3f}, "
+          f"{entry['train'].get('samples_per_s', 0.0):.1f} samples/s"
+          + (f" (cut short: {entry['stopped']})" if entry.get("stopped") else ""), flush=True)
 
 
 def train(experiment: ExperimentConfig, data_root: str | Path, out_dir: str | Path, resume: bool = False,
           epochs: int | None = None, model_factory: Callable[[ExperimentConfig], nn.Module] | None = None,
-          show_progress: bool = True) -> list[dict[str, Any]]:
-    """Train until `epochs` (default: the config's) have finished; returns the metrics history."""
+          show_progress: bool = True, cache_dir: str | Path | None = None, max_hours: float | None = None,
+          max_steps: int | None = None) -> list[dict[str, Any]]:
+    """Train until `epochs` (default: the config's) have finished, or the time/step budget
+    (`max_hours`, `max_steps`; default: the config's, see `driving.training.budget`) is spent;
+    returns the metrics history. With `cache_frames` (config) the decoded frames are kept in
+    `cache_dir` (default `<out_dir>/frame_cache`) for the later epochs and runs."""
     from torch.utils.tensorboard import SummaryWriter
 
     cfg = experiment.train
@@ -323,12 +305,11 @@ def train(experiment: ExperimentConfig, data_root: str | Path, out_dir: str | Pa
     writer = None
     try:
         torch.manual_seed(cfg.seed + ctx.rank)
-        train_routes, val_routes = split_routes(data_root, cfg.val_towns, cfg.val_fraction)
-        ds_cfg = dataset_config_for(experiment.model, experiment)
-        check_frame_interval(train_routes + val_routes, ds_cfg.waypoint_interval_s, experiment.path)  # before any frame
-        train_loader = _make_loader(LeTFuserDataset(data_root, ds_cfg, train_routes, augment=cfg.augment), cfg,
-                                    ctx, shuffle=True)
-        val_loader = _make_loader(LeTFuserDataset(data_root, ds_cfg, val_routes), cfg, ctx, shuffle=False)
+        set_cpu_threads(cfg)
+        cache = (cache_dir or out_dir / FRAME_CACHE_DIR) if cfg.cache_frames else None
+        train_loader, val_loader = prepare_data(experiment, data_root, ctx, cache, show_progress)
+        budget = RunBudget(cfg.max_hours if max_hours is None else max_hours,
+                           cfg.max_steps if max_steps is None else max_steps)
         trainer = Trainer((model_factory or _default_model)(experiment), experiment, ctx)
         history: list[dict[str, Any]] = []
         if resume:
@@ -339,12 +320,14 @@ def train(experiment: ExperimentConfig, data_root: str | Path, out_dir: str | Pa
                 print(f"{out_dir}: already trained for {trainer.epoch} epochs (asked for {total_epochs})")
             writer = SummaryWriter(str(out_dir / "tensorboard"))
             write_json_atomic(out_dir / "config.json", trainer.config_dict())
-        while trainer.epoch < total_epochs:
+        stopped = None
+        while trainer.epoch < total_epochs and not (stopped := _stop_reason(trainer, budget)):
             epoch = trainer.epoch + 1
             if isinstance(train_loader.sampler, DistributedSampler):
                 train_loader.sampler.set_epoch(epoch)
-            train_stats = _train_epoch(trainer, train_loader, writer, f"epoch {epoch}/{total_epochs}",
-                                       show_progress and ctx.is_main)
+            train_stats, stopped = _train_epoch(trainer, train_loader, writer, f"epoch {epoch}/{total_epochs}",
+                                                show_progress and ctx.is_main, budget, total_epochs - epoch)
+            train_stats.update(budget.summary())
             val = trainer.validate(val_loader)
             trainer.scheduler.step(val["loss_total"])
             trainer.epoch = epoch
@@ -352,11 +335,15 @@ def train(experiment: ExperimentConfig, data_root: str | Path, out_dir: str | Pa
             trainer.best_val = min(trainer.best_val, val["loss_total"])
             history.append({"epoch": epoch, "global_step": trainer.global_step,
                             "lr": trainer.optimizer.param_groups[0]["lr"], "train": train_stats, "val": val,
-                            "gradnorm_weights": trainer.gradnorm.weight_dict() if trainer.gradnorm else None})
+                            "gradnorm_weights": trainer.gradnorm.weight_dict() if trainer.gradnorm else None,
+                            "stopped": stopped})
             if ctx.is_main:
                 _save_epoch(trainer, out_dir, history, improved, writer)
             if ctx.distributed:
                 dist.barrier()
+        if stopped and ctx.is_main:
+            print(f"{out_dir}: stopped by {stopped} at step {trainer.global_step}, epoch {trainer.epoch}; "
+                  f"best val loss {trainer.best_val:.4f} in {CHECKPOINT_DIR}/{BEST_NAME}", flush=True)
     finally:
         if writer is not None:
             writer.close()
