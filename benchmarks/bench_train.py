@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,15 +32,13 @@ sys.path.insert(0, str(REPO))
 
 
 def collect(out: str, n_routes: int, every: int) -> None:
-    """The expert drives `n_routes` val_short routes, saved under `out` as `driving collect` saves them."""
-    from bench_collect import val_short_jobs
-
-    from driving.collect.collector import collect_route
-
+    """`driving collect` drives the first `n_routes` val_short routes into `out`, in a child process:
+    the simulator's native libraries and torch's lazily imported triton crashed (segmentation
+    fault) when both were loaded into one process."""
     t0 = time.perf_counter()
-    results = [collect_route((job, None)) for job in val_short_jobs(n_routes, out, every)]
-    frames = sum(r.frames for r in results)
-    print(f"collected {len(results)} routes, {frames} frames in {time.perf_counter() - t0:.0f} s", flush=True)
+    subprocess.run([sys.executable, "-m", "driving.cli", "collect", "--routes", "val_short", "--routes-subset",
+                    f"0-{n_routes - 1}", "--every", str(every), "--out", out, "--quiet"], check=True, cwd=REPO)
+    print(f"collected {n_routes} route(s) in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 def bench(data: Path, config: Path, steps: int, warmup: int, overrides: dict, cache_dir: str) -> None:
