@@ -160,7 +160,8 @@ def _summary(results: list[Any], wall_s: float) -> None:
 
     table = Table(title="driving collect")
     for col in ("route", "status", "DS", "frames", "expert failed", "wall s", "note"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "route", min_width=24 if col == "route" else None,
+                         overflow="fold" if col == "note" else "ellipsis")
     for r in results:
         note = "skipped (complete)" if r.skipped else (r.error.splitlines()[0][:60] if r.error else "")
         table.add_row(r.route, r.status or "-", f"{r.score:.1f}" if r.status else "-", str(r.frames),
