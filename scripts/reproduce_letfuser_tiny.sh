@@ -55,9 +55,13 @@ driving dataset check "$DATA/train"
 driving dataset stats "$DATA/train" --json > "$OUT/dataset_stats.json"
 
 echo "== 2/6 train -> $OUT/train"
-RESUME=()
-[[ -f "$OUT/train/checkpoints/last.pt" ]] && RESUME=(--resume)
-driving train --config "$RECIPE" --data "$DATA/train" --out "$OUT/train" "${TRAIN_LIMIT[@]}" "${RESUME[@]}" --no-progress
+# a run that ended (its budget spent) is not trained again; an interrupted one resumes
+if ! python -c "import json, sys; e = json.load(open(sys.argv[1]))['epochs']; sys.exit(0 if e and e[-1].get('stopped') else 1)" \
+    "$OUT/train/metrics.json" 2>/dev/null; then
+  RESUME=()
+  [[ -f "$OUT/train/checkpoints/last.pt" ]] && RESUME=(--resume)
+  driving train --config "$RECIPE" --data "$DATA/train" --out "$OUT/train" "${TRAIN_LIMIT[@]}" "${RESUME[@]}" --no-progress
+fi
 
 echo "== 3/6 held-out frame metrics -> $OUT/heldout_metrics.json"
 driving model-metrics --checkpoint "$OUT/train/checkpoints/best.pt" --data "$DATA/heldout" --out "$OUT/heldout_metrics.json"
