@@ -79,7 +79,8 @@ control:
 EOF
 done
 EVAL=(driving evaluate --agent letfuser --track RESEARCH --workers "$WORKERS" --resume)
-for mode in one_of pid_only mlp_only; do
+"${EVAL[@]}" --agent-config "$OUT/agent_one_of.yaml" --suite normal "${EVAL_SUBSET[@]}" --video --out "$OUT/eval/normal_one_of"
+for mode in pid_only mlp_only; do
   "${EVAL[@]}" --agent-config "$OUT/agent_$mode.yaml" --suite normal "${EVAL_SUBSET[@]}" --out "$OUT/eval/normal_$mode"
 done
 "${EVAL[@]}" --agent-config "$OUT/agent_one_of.yaml" --suite adversarial "${EVAL_SUBSET[@]}" --video \
@@ -87,6 +88,6 @@ done
 
 echo "== 6/6 report -> $OUT/eval/*.html"
 driving report "$OUT/eval/normal_one_of/results.json" "$OUT/eval/normal_pid_only/results.json" \
-  --labels one_of,pid_only --out "$OUT/eval/normal_report.html"
-driving report "$OUT/eval/adversarial_one_of/results.json" --out "$OUT/eval/adversarial_report.html"
+  --labels one_of,pid_only --routes test_short --out "$OUT/eval/normal_report.html"
+driving report "$OUT/eval/adversarial_one_of/results.json" --routes test_long --out "$OUT/eval/adversarial_report.html"
 echo "done: $OUT"
