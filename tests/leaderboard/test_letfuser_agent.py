@@ -235,3 +235,19 @@ def test_driving_evaluate_without_track_runs_the_track_the_model_needs(models, t
         assert f"track {track}" in out
         (record,) = json.loads((tmp_path / name / "results.json").read_text())["_checkpoint"]["records"]
         assert record["status"] not in (FAILURE_SENSORS, FAILURE_SETUP), record
+
+
+def test_the_shipped_model_is_the_agents_default_and_fits_the_size_limit():
+    """`--agent letfuser` without --agent-config drives the model in perception/weights/letfuser_tiny:
+    the tiny architecture, at most 50 MB, shipped with its recipe, data summary and metrics."""
+    from planning.letfuser_agent_config import SHIPPED_MODEL_DIR, load_agent_config
+
+    config = load_agent_config("")
+    assert Path(config.model) == SHIPPED_MODEL_DIR
+    files = {p.name: p.stat().st_size for p in SHIPPED_MODEL_DIR.iterdir()}
+    assert {"model.safetensors", "model.json", "recipe.yaml", "dataset_summary.json",
+            "training_metrics.json", "heldout_metrics.json", "README.md"} <= set(files)
+    assert sum(files.values()) <= 50 * 2**20
+    loaded = letfuser_agent.model_runner(dataclasses.replace(config, compile="off")).loaded
+    assert loaded.config == load_model_config(SHIPPED_MODEL_DIR / "recipe.yaml")
+    assert letfuser_agent.LeTFuserAgent.track_for_config("") == "RESEARCH"
