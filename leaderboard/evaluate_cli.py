@@ -6,7 +6,8 @@ progress bar per route, a summary table at the end, an optional HTML report (`--
 optional top-down mp4 per route (`--video`), a live view of each route (`--viewer`: a window, or an
 H.264 video per route in OUT/viewer/ without a display); `--ray-address` runs the routes on a Ray cluster. `--suite normal|adversarial` picks a route set and scenario
 file together (`configs/suites/`). Takes every official evaluator argument as well. The
-summary says whether the results are eligible and why not (the default expert never is).
+summary says whether the results are eligible and why not (the expert never is, nor a model
+that reads depth cameras, as the shipped one does).
 """
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ def run_dir(tmp_path_factory) -> Path:
     write_routes_file(tmp / "routes.xml", [RouteConfig("lead", TOWN, tuple(lead), n_vehicles=0, n_walkers=0),
                                            RouteConfig("red", TOWN, tuple(red), n_vehicles=0, n_walkers=0)])
     assert main(["evaluate", "--routes", str(tmp / "routes.xml"), "--scenarios", str(tmp / "s2.json"),
-                 "--agent", "never_brake", "--out", str(tmp / "run"), "--video"]) == 0
+                 "--agent", "never_brake", "--out", str(tmp / "run"), "--video", "--report"]) == 0
     return tmp
 
 
@@ -221,3 +221,11 @@ def test_bad_input_is_one_line_naming_the_file_and_field(run_dir: Path, tmp_path
     shutil.copy(run_dir / "run" / "results.json", tmp_path / "ok.json")
     assert main(["report", str(tmp_path / "ok.json"), "--labels", "a,b", "--out", str(tmp_path / "r.html")]) == 2
     assert "--labels 'a,b': expected 1 non-empty name(s)" in capsys.readouterr().err
+
+
+def test_evaluate_report_flag_writes_the_report_of_its_own_run(run_dir: Path) -> None:
+    """`driving evaluate --report` leaves OUT/report.html beside results.json, its routes in it."""
+    page = (run_dir / "run" / "report.html").read_text()
+    for record in _records(run_dir / "run" / "results.json"):
+        assert record["route_id"] in page
+    assert "<img" in page and "Infraction places on" in page  # the town drawn: --routes came along

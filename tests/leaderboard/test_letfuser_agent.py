@@ -95,7 +95,7 @@ def test_research_rig_needs_the_research_track_and_the_rgb_variant_passes_sensor
     validate_sensor_configuration(rig, rgb_only.track, Track.SENSORS)
 
 
-def test_agent_config_yaml_model_path_and_errors(models, tmp_path):
+def test_agent_config_yaml_model_path_and_errors(models, tmp_path, monkeypatch):
     (tmp_path / "cfg").mkdir()
     config = load_agent_config(_agent_yaml(tmp_path / "cfg" / "agent.yaml", "../m", debug_video="videos",
                                            control="{mode: pid_only}"))
@@ -103,7 +103,10 @@ def test_agent_config_yaml_model_path_and_errors(models, tmp_path):
     assert config.control.mode == "pid_only" and config.compile == "off"  # bare YAML off is false: accepted
     direct = load_agent_config(str(models["research"]))
     assert direct == LeTFuserAgentConfig(model=str(models["research"]))
-    with pytest.raises(InputError, match="needs a model"):
+    from planning import letfuser_agent_config
+
+    monkeypatch.setattr(letfuser_agent_config, "SHIPPED_MODEL_DIR", tmp_path / "no_shipped_model")
+    with pytest.raises(InputError, match="needs a model"):  # no --agent-config and no shipped model
         load_agent_config("")
     bad = _agent_yaml(tmp_path / "bad.yaml", "m", speed_limit=3)
     with pytest.raises(InputError, match=r"bad\.yaml.*unknown key.*speed_limit"):
