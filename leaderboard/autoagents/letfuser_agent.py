@@ -176,6 +176,11 @@ def _sensor(input_data: dict[str, tuple[int, Any]], sensor_id: str) -> Any:
                          ) from None
 
 
+def _track_of(model_config: Any) -> Track:
+    """RESEARCH for a model that reads depth cameras; SENSORS for one that predicts depth from RGB."""
+    return Track.SENSORS if model_config.predict_depth else Track.RESEARCH
+
+
 class LeTFuserAgent(AutonomousAgent):
     """The LeTFuser model driving from cameras, GNSS, IMU and speedometer (module docstring)."""
 
@@ -188,14 +193,13 @@ class LeTFuserAgent(AutonomousAgent):
     def track_for_config(cls, path_to_conf_file: str) -> str:
         """The track this agent runs in with that config: RESEARCH when its model reads depth cameras
         (a depth-predicting model needs only RGB: SENSORS). `driving evaluate` uses it without --track."""
-        model = model_runner(load_agent_config(path_to_conf_file)).loaded.config
-        return Track.SENSORS.value if model.predict_depth else Track.RESEARCH.value
+        return _track_of(model_runner(load_agent_config(path_to_conf_file)).loaded.config).value
 
     def setup(self, path_to_conf_file: str) -> None:
         self.config = load_agent_config(path_to_conf_file)
         self.runner = model_runner(self.config)
         self.model_config = self.runner.loaded.config
-        self.track = Track.SENSORS if self.model_config.predict_depth else Track.RESEARCH
+        self.track = _track_of(self.model_config)
         self.controller = LeTFuserController(self.config.control, self.runner.loaded.task_weights)
         self.follower = GpsRouteFollower(self.config.route_pop_distance_m, self.config.route_lookahead_m,
                                          self.config.gnss_max_jump_m)
