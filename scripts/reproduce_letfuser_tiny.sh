@@ -78,9 +78,8 @@ control:
   mode: $mode
 EOF
 done
-# one evaluation worker: each worker's torch uses every core, and two of them on 2 cores made the
-# model steps crawl (no route of six finished in 10 minutes, against 2.3 min per route with one)
-EVAL=(driving evaluate --agent letfuser --track RESEARCH --workers 1 --resume)
+# route workers share the cores: each worker's torch gets cores / workers threads
+EVAL=(driving evaluate --agent letfuser --track RESEARCH --workers "$WORKERS" --resume)
 "${EVAL[@]}" --agent-config "$OUT/agent_one_of.yaml" --suite normal "${EVAL_SUBSET[@]}" --video --out "$OUT/eval/normal_one_of"
 for mode in pid_only mlp_only; do
   "${EVAL[@]}" --agent-config "$OUT/agent_$mode.yaml" --suite normal "${EVAL_SUBSET[@]}" --out "$OUT/eval/normal_$mode"

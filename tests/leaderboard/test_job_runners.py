@@ -54,6 +54,24 @@ def _report_and_square(payload) -> int:
     return x * x
 
 
+def _torch_threads(_: int) -> tuple[int, str | None]:
+    import torch
+    return torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+
+
+def test_process_runner_shares_the_cpus_among_workers_torch_threads(monkeypatch):
+    """Two workers on C CPUs: torch in each gets C // 2 threads (at least 1), not all C each."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    cpus = len(os.sched_getaffinity(0))
+    out = dict(ProcessJobRunner(2).run(_torch_threads, [0, 1]))
+    assert out[0] == out[1] == (max(1, cpus // 2), str(max(1, cpus // 2)))
+
+
+def test_process_runner_keeps_the_users_thread_setting(monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert dict(ProcessJobRunner(2).run(_torch_threads, [0]))[0] == (1, "1")
+
+
 def test_process_runner_returns_every_result_and_exception_by_position():
     out = list(ProcessJobRunner(2).run(_square, [0, 1, 2, 3, 4]))
     assert sorted(pos for pos, _ in out) == [0, 1, 2, 3, 4]
