@@ -12,6 +12,8 @@ that reads depth cameras, as the shipped one does).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 from pathlib import Path
 
 from leaderboard.viewer.options import add_viewer_argument, viewer_choice
@@ -19,13 +21,25 @@ from leaderboard.viewer.options import add_viewer_argument, viewer_choice
 BUNDLED_ROUTES_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_ROUTES = "test_short"  # held out: a town the shipped model never saw
 DEFAULT_AGENT = "letfuser"
+#: Most route workers `driving evaluate` starts on its own: each LeTFuser worker holds a world,
+#: torch and the model (about 1 GB), so a laptop's cores are used without filling its memory.
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers(n_route_runs: int, ray_address: str | None) -> int:
+    """Route workers without --workers: on this machine one per core, at most MAX_DEFAULT_WORKERS
+    and one per route run (the held-out routes then take minutes, not a quarter of an hour);
+    on Ray 1 (no cap: the cluster's free CPUs decide)."""
+    if ray_address:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS, n_route_runs))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from leaderboard.leaderboard_evaluator import add_evaluator_arguments
 
     add_evaluator_arguments(parser, official_defaults=False)
-    parser.set_defaults(routes=None, agent=DEFAULT_AGENT, checkpoint=None, track=None)
+    parser.set_defaults(routes=None, agent=DEFAULT_AGENT, checkpoint=None, track=None, workers=None)
     parser.add_argument("--suite", default=None,
                         help="a bundled suite (normal, adversarial) or a suite YAML: its route set and "
                              "scenario file (instead of --routes/--scenarios)")
@@ -87,7 +101,12 @@ def run(args: argparse.Namespace) -> int:
     args.viewer, args.viewer_dir = viewer_choice(args.viewer, out)
     if args.track is None:
         args.track = _default_track(args)
+    auto_workers = args.workers is None
+    if auto_workers:
+        args.workers = 1  # checked with one, then sized to the routes
     plan = plan_evaluation(args)
+    if auto_workers:
+        plan = dataclasses.replace(plan, workers=default_workers(len(plan.jobs), plan.ray_address))
     console = Console()
     where = (f"Ray at {plan.ray_address}" + (f", at most {plan.workers} at a time" if plan.workers > 1 else "")
              if plan.ray_address else f"{plan.workers} worker(s)")

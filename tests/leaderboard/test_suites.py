@@ -3,6 +3,7 @@ suites or conflicting arguments give one clear line."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,14 @@ def test_suite_sets_routes_and_scenarios_and_refuses_both(tmp_path):
     bad.write_text("routes: test_long\nweather: rain\n")
     with pytest.raises(InputError, match=r"unknown key\(s\) \['weather'\]"):
         load_suite(str(bad))
+
+
+def test_driving_evaluate_defaults_to_one_worker_per_core_capped_by_routes_and_memory():
+    cores = len(os.sched_getaffinity(0))
+    assert evaluate_cli.default_workers(6, None) == min(cores, evaluate_cli.MAX_DEFAULT_WORKERS, 6)
+    assert evaluate_cli.default_workers(1, None) == 1  # one route: run it in this process
+    assert evaluate_cli.default_workers(100, None) <= evaluate_cli.MAX_DEFAULT_WORKERS
+    assert evaluate_cli.default_workers(6, "auto") == 1  # Ray: no cap, the cluster decides
+    parser = argparse.ArgumentParser()
+    evaluate_cli.add_arguments(parser)
+    assert parser.parse_args([]).workers is None and parser.parse_args(["--workers", "3"]).workers == 3
