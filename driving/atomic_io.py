@@ -8,6 +8,7 @@ with `os.replace` (atomic on POSIX). A crash mid-write leaves at most a hidden `
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -45,6 +46,23 @@ def is_temp_file(path: str | Path) -> bool:
     """True for a leftover of an interrupted atomic write (`.NAME.XXXX.tmp[.suffix]`)."""
     name = Path(path).name
     return name.startswith(".") and ".tmp" in name
+
+
+def remove_temp_leftovers(path: str | Path) -> list[Path]:
+    """Delete the leftovers of interrupted atomic writes of `path` (`.STEM.XXXX.tmp.SUFFIX` beside it).
+
+    For outputs that one writer owns (a route's video): a run killed mid-write and resumed
+    writes the file again, and the dead run's temp file would otherwise stay forever. Not for
+    paths that two live writers may share. Returns the deleted paths.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    gone = []
+    for leftover in path.parent.glob(f".{glob.escape(path.stem)}.*.tmp{glob.escape(path.suffix)}"):
+        leftover.unlink(missing_ok=True)
+        gone.append(leftover)
+    return gone
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> Path:

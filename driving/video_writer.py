@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import cv2
 import numpy as np
 
-from driving.atomic_io import atomic_path
+from driving.atomic_io import atomic_path, remove_temp_leftovers
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self is 3.11+; annotation only
@@ -78,6 +78,7 @@ class VideoWriter(ABC):
         self.frames += 1
 
     def _start(self, size: tuple[int, int]) -> None:
+        remove_temp_leftovers(self.path)  # a killed run's half-written video of this route
         atomic = atomic_path(self.path)
         tmp = atomic.__enter__()
         even = (size[0] + size[0] % 2, size[1] + size[1] % 2)

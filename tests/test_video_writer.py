@@ -116,3 +116,18 @@ def test_frames_must_keep_the_first_frame_size(tmp_path: Path) -> None:
         video.add(bar_frame(0))
     with pytest.raises(ValueError, match="fps must be positive"):
         open_video_writer(tmp_path / "w.mp4", 0.0)
+
+
+@pytest.mark.parametrize("writer_cls", WRITERS)
+def test_a_resumed_route_video_removes_the_killed_runs_half_written_file(tmp_path: Path, writer_cls) -> None:
+    """A run killed mid-video leaves `.NAME.XXXX.tmp.mp4`; writing NAME.mp4 again deletes it
+    (and nothing of other routes)."""
+    stale = tmp_path / ".RouteScenario_3_3.k1ll3d.tmp.mp4"
+    other = tmp_path / ".RouteScenario_4_4.w0rk1n.tmp.mp4"
+    stale.write_bytes(b"half a video")
+    other.write_bytes(b"another route")
+    writer = writer_cls(tmp_path / "RouteScenario_3_3.mp4", fps=10)
+    writer.add(bar_frame(0))
+    writer.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [other.name, "RouteScenario_3_3.mp4"]
