@@ -2,7 +2,10 @@
 
 Each saved frame is 9 camera images (3 RGB + 3 depth + 3 semantic, stitched into 3 PNGs), the
 measurements JSON and a top-down label PNG; the expert drives every 20 Hz tick and frames are
-saved every `--every` ticks. Routes are the bundled `val_short` set with its own traffic counts.
+saved every `--every` ticks. Routes are the bundled `val_short` set with its own traffic counts
+(it alternates town_grid and the heavier highway). Every worker count drives the same work per
+worker: the first `--routes` routes once per worker (each copy in its own folder, with its own
+seed), so the per-worker rates of 1 and 2 workers compare like with like.
 Prints, for 1 and 2 workers: routes, frames, wall seconds, frames/s in total and per worker, and
 the CPU time per saved frame (process CPU time of the workers, all their threads, inside the jobs)
 with the frames/s it allows per worker: a figure that a busy machine inflates much less than wall time.
@@ -24,14 +27,19 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def val_short_jobs(n_routes: int, out: str, every: int, offset: int = 0) -> list:
-    """Collect jobs for the first `n_routes` routes of the bundled val_short set (cycled), writing under `out`."""
+def val_short_jobs(n_routes: int, out: str, every: int, copies: int = 1) -> list:
+    """Collect jobs for the first `n_routes` routes of the bundled val_short set (cycled), `copies`
+    times (copy k in `out`/copy<k>, seeds differ), route by route so each worker gets the same mix."""
     from driving.collect.collector import CollectJob, CollectOptions
     from leaderboard.evaluate_cli import _routes_path
 
     routes = str(Path(_routes_path("val_short")).resolve())
-    opts = CollectOptions(out_dir=out, every_ticks=every, scenario_name="bench")
-    return [CollectJob(routes, "", (offset + i) % 6, "", offset + i, opts) for i in range(n_routes)]
+    jobs = []
+    for i in range(n_routes):
+        for k in range(copies):
+            opts = CollectOptions(out_dir=str(Path(out) / f"copy{k}"), every_ticks=every, scenario_name="bench")
+            jobs.append(CollectJob(routes, "", i % 6, "", len(jobs), opts))
+    return jobs
 
 
 def bench(n_workers: int, n_routes: int, every: int) -> None:
@@ -39,7 +47,7 @@ def bench(n_workers: int, n_routes: int, every: int) -> None:
     from leaderboard.workers import run_jobs
 
     with tempfile.TemporaryDirectory() as out:
-        jobs = val_short_jobs(n_routes * n_workers, out, every)
+        jobs = val_short_jobs(n_routes, out, every, copies=n_workers)
         t0 = time.perf_counter()
         results = [r for _, r in run_jobs(collect_route, [(j, None) for j in jobs], n_workers)]
         wall = time.perf_counter() - t0
