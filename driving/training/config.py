@@ -13,6 +13,9 @@ from typing import Any
 
 from driving.config import load_config_section
 
+#: Losses of the traffic-light head (`driving.training.losses.task_losses`).
+RED_LIGHT_LOSSES = ("l1", "bce")
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -31,6 +34,8 @@ class TrainConfig:
     - `channels_last`: NHWC memory format for the model's convolutions (faster on CPU and on GPUs
       with tensor cores; same results up to float rounding).
     - `num_threads`: intra-op CPU threads; 0 = the CPUs this process may use minus `num_workers`.
+    - `red_light_loss`: "l1" (the reference) or "bce" for the traffic-light head
+      (`driving.training.losses` says why L1 leaves it at the majority class).
     """
 
     epochs: int = 20
@@ -58,6 +63,7 @@ class TrainConfig:
     cache_frames: bool = True
     channels_last: bool = True
     num_threads: int = 0
+    red_light_loss: str = "l1"
 
     def __post_init__(self) -> None:
         positive = ("epochs", "batch_size", "lr", "plateau_patience_epochs", "gradnorm_every_n_steps",
@@ -69,6 +75,8 @@ class TrainConfig:
                      "max_yaw_deg", "min_lr", "max_hours", "max_steps", "num_threads"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.red_light_loss not in RED_LIGHT_LOSSES:
+            raise ValueError(f"red_light_loss must be one of {list(RED_LIGHT_LOSSES)}, got {self.red_light_loss!r}")
         if not 0 < self.plateau_factor < 1:
             raise ValueError(f"plateau_factor must be in (0, 1), got {self.plateau_factor}")
         if not 0 <= self.val_fraction < 1:

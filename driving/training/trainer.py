@@ -97,7 +97,7 @@ class Trainer:
             rgb, depth = (t.contiguous(memory_format=torch.channels_last) for t in (rgb, depth))
         with torch.autocast(device_type=self.ctx.device.type, dtype=torch.float16, enabled=self.amp):
             out = self.model(rgb, depth, batch["target_point"], batch["speed"], batch["command"])
-            return out, task_losses(out, batch, self.tasks)
+            return out, task_losses(out, batch, self.tasks, self.cfg.red_light_loss)
 
     def train_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
         """One optimisation step on a batch already on the device; returns the logged figures."""

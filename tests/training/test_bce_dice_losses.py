@@ -51,3 +51,37 @@ def test_task_losses_of_a_tiny_model_output():
     assert torch.isclose(losses["brake"], (out.control[:, 2] - batch["control"][:, 2]).abs().mean())
     assert torch.isclose(losses["red_light"], (out.red_light - batch["red_light"]).abs().mean())
     assert torch.isclose(losses["speed"], (out.pred_speed - batch["speed"]).abs().mean())
+
+
+def test_red_light_bce_keeps_a_gradient_where_l1_has_saturated():
+    """A head that answers ~0 for a red light (the majority-class trap): L1's gradient on the
+    pre-sigmoid value nearly vanishes, BCE's stays ~1 and points the right way. BCE equals the
+    textbook formula, also under autocast."""
+    from types import SimpleNamespace
+
+    logit = torch.tensor([[-8.0]], requires_grad=True)
+    target = {"red_light": torch.tensor([[1.0]])}
+    grads = {}
+    for kind in ("l1", "bce"):
+        out = SimpleNamespace(red_light=torch.sigmoid(logit), control=torch.zeros(1, 3))
+        (loss,) = task_losses(out, {**target, "control": torch.zeros(1, 3)}, ("red_light",), kind).values()
+        (grads[kind],) = torch.autograd.grad(loss, logit)
+    assert abs(float(grads["l1"])) < 1e-3
+    assert float(grads["bce"]) < -0.99  # descent raises the probability of the red light
+    p = torch.tensor([[0.3], [0.9]])
+    y = torch.tensor([[1.0], [0.0]])
+    expected = -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = SimpleNamespace(red_light=p, control=torch.zeros(2, 3))
+        got = task_losses(out, {"red_light": y, "control": torch.zeros(2, 3)}, ("red_light",), "bce")["red_light"]
+    assert torch.isclose(got.float(), expected, rtol=1e-3)
+
+
+def test_an_unknown_red_light_loss_is_refused_by_the_train_config():
+    import pytest
+
+    from driving.training.config import TrainConfig
+
+    assert TrainConfig(red_light_loss="bce").red_light_loss == "bce"
+    with pytest.raises(ValueError, match="red_light_loss"):
+        TrainConfig(red_light_loss="focal")
