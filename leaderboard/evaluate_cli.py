@@ -22,7 +22,7 @@ BUNDLED_ROUTES_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_ROUTES = "test_short"  # held out: a town the shipped model never saw
 DEFAULT_AGENT = "letfuser"
 #: Most route workers `driving evaluate` starts on its own: each LeTFuser worker holds a world,
-#: torch and the model (about 1 GB), so a laptop's cores are used without filling its memory.
+#: torch and the model (1.3 GB resident), so a laptop's cores are used without filling its memory.
 MAX_DEFAULT_WORKERS = 4
 
 
