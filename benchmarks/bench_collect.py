@@ -4,8 +4,10 @@ Each saved frame is 9 camera images (3 RGB + 3 depth + 3 semantic, stitched into
 measurements JSON and a top-down label PNG; the expert drives every 20 Hz tick and frames are
 saved every `--every` ticks. Routes are the bundled `val_short` set with its own traffic counts
 (it alternates town_grid and the heavier highway). Every worker count drives the same work per
-worker: the first `--routes` routes once per worker (each copy in its own folder, with its own
-seed), so the per-worker rates of 1 and 2 workers compare like with like.
+worker: the first `--routes` routes once per worker (each copy in its own folder, same seed, so
+the same drive), and the per-worker rates of 1 and 2 workers compare like with like. "incl.
+process start" counts the workers' start-up (imports, ~2 s once per collection run); "inside
+jobs" is the steady rate a long collection run approaches.
 Prints, for 1 and 2 workers: routes, frames, wall seconds, frames/s in total and per worker, and
 the CPU time per saved frame (process CPU time of the workers, all their threads, inside the jobs)
 with the frames/s it allows per worker: a figure that a busy machine inflates much less than wall time.
@@ -29,7 +31,8 @@ sys.path.insert(0, str(REPO))
 
 def val_short_jobs(n_routes: int, out: str, every: int, copies: int = 1) -> list:
     """Collect jobs for the first `n_routes` routes of the bundled val_short set (cycled), `copies`
-    times (copy k in `out`/copy<k>, seeds differ), route by route so each worker gets the same mix."""
+    times (copy k in `out`/copy<k>, same seed: the same drive), route by route so each worker gets
+    the same work."""
     from driving.collect.collector import CollectJob, CollectOptions
     from leaderboard.evaluate_cli import _routes_path
 
@@ -38,7 +41,7 @@ def val_short_jobs(n_routes: int, out: str, every: int, copies: int = 1) -> list
     for i in range(n_routes):
         for k in range(copies):
             opts = CollectOptions(out_dir=str(Path(out) / f"copy{k}"), every_ticks=every, scenario_name="bench")
-            jobs.append(CollectJob(routes, "", i % 6, "", len(jobs), opts))
+            jobs.append(CollectJob(routes, "", i % 6, "", i, opts))  # index i: every copy gets route i's seed
     return jobs
 
 
