@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 from pathlib import Path
 
 from leaderboard.viewer.options import add_viewer_argument, viewer_choice
@@ -32,7 +31,9 @@ def default_workers(n_route_runs: int, ray_address: str | None) -> int:
     on Ray 1 (no cap: the cluster's free CPUs decide)."""
     if ray_address:
         return 1
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS, n_route_runs))
+    from driving.cpus import available_cpus
+
+    return max(1, min(available_cpus(), MAX_DEFAULT_WORKERS, n_route_runs))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

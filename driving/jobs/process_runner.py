@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from driving.cpus import available_cpus
 from driving.jobs.runner import JobRunner
 
 #: In a worker process: where it logs the position of each job it starts (set by `_init_worker`).
@@ -33,7 +34,7 @@ THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 def threads_per_worker(n_workers: int) -> int:
     """This process's CPUs shared out among `n_workers` workers (at least 1 each)."""
-    return max(1, len(os.sched_getaffinity(0)) // max(1, n_workers))
+    return max(1, available_cpus() // max(1, n_workers))
 
 
 def _limit_threads(n_threads: int) -> None:
@@ -48,7 +49,8 @@ def _limit_threads(n_threads: int) -> None:
         os.environ.setdefault(name, str(n_threads))
     torch = sys.modules.get("torch")
     if torch is not None:
-        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+        value = os.environ["OMP_NUM_THREADS"]
+        torch.set_num_threads(int(value) if value.isdigit() and int(value) > 0 else n_threads)
 
 
 def _init_worker(started: Any, n_threads: int) -> None:

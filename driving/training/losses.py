@@ -9,7 +9,7 @@
   ~14 % of the frames, and L1's gradient through the sigmoid, sign(p - y) * p * (1 - p), pushes
   every probability towards 0 early on and then vanishes as p saturates; the head then answers
   the majority class for good (LeTFuser-tiny's validation light accuracy stayed at the negative
-  share, 0.681, for all 10 epochs of both CPU runs). BCE's gradient, p - y, does not vanish.
+  share, 0.681, in every epoch of both CPU runs, 10 and 13 epochs). BCE's gradient, p - y, does not vanish.
 - speed: L1 on the model's auxiliary speed prediction (m/s), as the reference.
 - depth (only for the submittable variant with a depth head, `predict_depth`): L1 on the
   predicted normalised depth against the depth camera's.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from driving.collect.writer import write_json_atomic
 from driving.config import to_dict
+from driving.cpus import available_cpus
 from driving.errors import InputError
 from driving.training.budget import RunBudget, format_duration
 from driving.training.checkpoint import BEST_NAME, CHECKPOINT_DIR, LAST_NAME, load_checkpoint, save_checkpoint
@@ -194,7 +194,7 @@ def set_cpu_threads(cfg: TrainConfig) -> int:
     loader workers, at least 1. More threads than free cores makes every op wait for the slowest
     thread (on a busy 2-core machine a 2-thread step was measured several times slower than a
     1-thread one); workers run their own single-threaded torch. Returns the count set."""
-    threads = cfg.num_threads or max(1, len(os.sched_getaffinity(0)) - cfg.num_workers)
+    threads = cfg.num_threads or max(1, available_cpus() - cfg.num_workers)
     torch.set_num_threads(threads)
     return threads
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_lb_evaluator import AGENTS, records, write_routes
 
+from driving.cpus import available_cpus
 from driving.errors import InputError
 from driving.jobs import ProgressChannel, in_order, run_jobs
 from driving.jobs.process_runner import ProcessJobRunner
@@ -62,7 +63,7 @@ def _torch_threads(_: int) -> tuple[int, str | None]:
 def test_process_runner_shares_the_cpus_among_workers_torch_threads(monkeypatch):
     """Two workers on C CPUs: torch in each gets C // 2 threads (at least 1), not all C each."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    cpus = len(os.sched_getaffinity(0))
+    cpus = available_cpus()
     out = dict(ProcessJobRunner(2).run(_torch_threads, [0, 1]))
     assert out[0] == out[1] == (max(1, cpus // 2), str(max(1, cpus // 2)))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from driving.cpus import available_cpus
 from driving.errors import InputError
 from leaderboard import evaluate_cli
 from leaderboard.routes import parse_routes_file
@@ -51,7 +52,7 @@ def test_suite_sets_routes_and_scenarios_and_refuses_both(tmp_path):
 
 
 def test_driving_evaluate_defaults_to_one_worker_per_core_capped_by_routes_and_memory():
-    cores = len(os.sched_getaffinity(0))
+    cores = available_cpus()
     assert evaluate_cli.default_workers(6, None) == min(cores, evaluate_cli.MAX_DEFAULT_WORKERS, 6)
     assert evaluate_cli.default_workers(1, None) == 1  # one route: run it in this process
     assert evaluate_cli.default_workers(100, None) <= evaluate_cli.MAX_DEFAULT_WORKERS
@@ -59,3 +60,12 @@ def test_driving_evaluate_defaults_to_one_worker_per_core_capped_by_routes_and_m
     parser = argparse.ArgumentParser()
     evaluate_cli.add_arguments(parser)
     assert parser.parse_args([]).workers is None and parser.parse_args(["--workers", "3"]).workers == 3
+
+
+def test_available_cpus_works_where_the_os_has_no_affinity_call(monkeypatch):
+    """macOS and Windows have no os.sched_getaffinity: the machine's CPU count is used."""
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert available_cpus() == 6 and evaluate_cli.default_workers(10, None) == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert available_cpus() == 1
