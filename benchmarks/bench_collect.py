@@ -12,6 +12,9 @@ Prints, for 1 and 2 workers: routes, frames, wall seconds, frames/s in total and
 the CPU time per saved frame (process CPU time of the workers, all their threads, inside the jobs)
 with the frames/s it allows per worker: a figure that a busy machine inflates much less than wall time.
 `--profile` runs one route in this process under cProfile and prints where the time goes.
+First it prints the machine's pure-Python speed (a fixed reference loop, best of 5): the
+simulator and the expert are mostly Python, so frames/s scale with it, and figures from two
+machines compare only next to it.
 
 Run: python benchmarks/bench_collect.py [--routes N] [--workers 1,2] [--every 10] [--profile]
 """
@@ -27,6 +30,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+
+def python_reference_mops() -> float:
+    """Million iterations per second of a fixed pure-Python loop (float and int arithmetic, a
+    list append, an attribute read), best of 5: this machine's speed at the kind of code the
+    simulator and the expert run."""
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        acc, out, n = 0.0, [], 200_000
+        for i in range(n):
+            acc += (i % 7) * 0.5
+            out.append(acc)
+        out.clear()
+        best = min(best, time.perf_counter() - t0)
+    return n / best / 1e6
 
 
 def val_short_jobs(n_routes: int, out: str, every: int, copies: int = 1) -> list:
@@ -89,6 +108,10 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    from driving.cpus import available_cpus
+
+    print(f"machine: {python_reference_mops():.1f} M iterations/s of the pure-Python reference loop, "
+          f"{available_cpus()} CPUs", flush=True)
     if args.profile:
         profile(args.every)
         return

@@ -21,6 +21,7 @@ from typing import Any
 import carla
 
 from driving.errors import InputError
+from driving.frozen_heap import frozen_heap
 from driving.world import CollisionEvent, World
 from leaderboard.agent_caller import AgentCaller
 from leaderboard.autoagents.agent_wrapper import (
@@ -261,7 +262,8 @@ class RouteRun:
             return self._fail(FAILURE_SIMULATION, t0, f"{type(exc).__name__}: {exc}")
 
         try:
-            failure, error = self._loop(world, wrapper, criteria, ego_id)
+            with frozen_heap():
+                failure, error = self._loop(world, wrapper, criteria, ego_id)
         finally:
             recorder_error = self._stop_recorder() if opts.record_dir else ""
             if self.scenarios is not None:

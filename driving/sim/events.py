@@ -61,10 +61,12 @@ class LaneEventTracker:
             shapely.prepare(drivable)
         self._corners: dict[int, list[carla.Waypoint | None]] = {}
         self._off_road: dict[int, bool] = {}
+        self._pose: dict[int, tuple[float, ...]] = {}  # the pose of the last update per actor
 
     def forget(self, actor_id: int) -> None:
         self._corners.pop(actor_id, None)
         self._off_road.pop(actor_id, None)
+        self._pose.pop(actor_id, None)
 
     def _lanes(self, corners: np.ndarray, z: float) -> list[carla.Waypoint | None]:
         return [self.map.get_waypoint(carla.Location(float(cx), float(cy), z), project_to_road=False,
@@ -85,6 +87,12 @@ class LaneEventTracker:
     def update(self, frame: int, actor_id: int, x: float, y: float, z: float, yaw_rad: float,
                hl: float, hw: float) -> list[LaneInvasionEvent | OffRoadEvent]:
         """Events of `actor_id` for this tick given its new pose (metres, radians)."""
+        pose = (x, y, z, yaw_rad, hl, hw)
+        if self._pose.get(actor_id) == pose:
+            # standing still (a red light, a queue): the same lanes and the same off-road state
+            # as last tick, so no event; skips four map queries per tick
+            return []
+        self._pose[actor_id] = pose
         events: list[LaneInvasionEvent | OffRoadEvent] = []
         lanes = self._lanes(box_corners(x, y, yaw_rad, hl, hw), z)
         previous = self._corners.get(actor_id)

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from driving.sim.walker_kernel import walks_into_box
+
 PATH, WAIT, TARGET, IDLE = 0, 1, 2, 3
 JOIN_M = 3.0
 #: A path start closer than this (metres) is stepped onto at once; a farther one (up to JOIN_M)
@@ -284,16 +286,11 @@ class Pedestrians:
         # (grown by WALKER_RADIUS_M) that it would then touch. Stepping away is always allowed.
         if not len(vehicle_xy) or not len(x0):
             return np.zeros(len(x0), np.bool_)
-        c, s = np.cos(vehicle_yaw)[None, :], np.sin(vehicle_yaw)[None, :]
-
-        def outside(px: np.ndarray, py: np.ndarray) -> np.ndarray:
-            dx, dy = px[:, None] - vehicle_xy[None, :, 0], py[:, None] - vehicle_xy[None, :, 1]
-            ex = np.maximum(np.abs(dx * c + dy * s) - vehicle_half[None, :, 0], 0.0)
-            ey = np.maximum(np.abs(-dx * s + dy * c) - vehicle_half[None, :, 1], 0.0)
-            return np.hypot(ex, ey)
-
-        before, after = outside(x0, y0), outside(x1, y1)
-        return ((after < WALKER_RADIUS_M) & (after < before)).any(1)
+        f64 = np.float64
+        return walks_into_box(*(np.ascontiguousarray(a, f64) for a in (x0, y0, x1, y1, vehicle_xy[:, 0],
+                                                                       vehicle_xy[:, 1], np.cos(vehicle_yaw),
+                                                                       np.sin(vehicle_yaw), vehicle_half[:, 0],
+                                                                       vehicle_half[:, 1])), WALKER_RADIUS_M)
 
     def _turn_back(self, i: int) -> None:
         # Back to the crossing's start (its foot on the path it came from), then on along that path.

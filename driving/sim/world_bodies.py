@@ -37,6 +37,9 @@ class ActorRecord:
     color_rgb: tuple[int, int, int]
     autopilot: bool
     control: carla.VehicleControl = field(default_factory=carla.VehicleControl)
+    #: The box half size (metres) of the last state built, and that box as a carla.Vector3D.
+    extent_m: tuple[float, float, float] = (math.nan, math.nan, math.nan)
+    extent: carla.Vector3D | None = None
 
 
 class Bodies:
@@ -151,15 +154,33 @@ def actor_states(bodies: Bodies, recs: list[ActorRecord], accel_by_row: dict[int
 def _state(rec: ActorRecord, x: float, y: float, z: float, yaw: float, pitch: float, speed: float, vx: float,
            vy: float, yaw_rate: float, hl: float, hw: float, hh: float,
            control: carla.VehicleControl | None) -> ActorState:
-    return ActorState(
+    # Why not `ActorState(...)`: the world builds ~100 states every tick, and a frozen dataclass's
+    # __init__ (one object.__setattr__ per field) cost as much as the carla objects themselves.
+    # Filling the instance dict directly gives the same object; `test_world_bodies` checks it
+    # equals the keyword-built one. Positional carla constructors skip boost.python's keyword
+    # matching, and the (constant) extent is built once per actor, not per tick.
+    state = _new_object(ActorState)
+    state.__dict__.update(
         id=rec.id, kind=rec.kind, type_id=rec.type_id, role_name=rec.role_name,
-        transform=carla.Transform(carla.Location(x, y, z),
-                                  carla.Rotation(pitch=math.degrees(pitch), yaw=math.degrees(yaw))),
+        transform=carla.Transform(carla.Location(x, y, z), carla.Rotation(math.degrees(pitch), math.degrees(yaw), 0.0)),
         velocity=carla.Vector3D(vx, vy, speed * math.tan(pitch)),
         angular_velocity_dps=math.degrees(yaw_rate),
-        speed_mps=speed, extent=carla.Vector3D(hl, hw, hh),
+        speed_mps=speed, extent=_extent(rec, hl, hw, hh),
         tag=Tag.VEHICLES if rec.kind == ActorKind.VEHICLE else Tag.PEDESTRIAN,
         color_rgb=rec.color_rgb, control=control)
+    return state
+
+
+_new_object = object.__new__
+
+
+def _extent(rec: ActorRecord, hl: float, hw: float, hh: float) -> carla.Vector3D:
+    """The box half size as a carla.Vector3D, rebuilt only when the row's box changed (states are
+    read-only snapshots, so consecutive ones may share this object)."""
+    if rec.extent_m != (hl, hw, hh):
+        rec.extent_m = (hl, hw, hh)
+        rec.extent = carla.Vector3D(hl, hw, hh)
+    return rec.extent
 
 
 _CONTROL_FIELDS = ("speed", "yaw_rate", "wheelbase", "max_steer", "max_accel", "max_brake")
@@ -174,5 +195,5 @@ def _control_of(speed: float, yaw_rate: float, wheelbase: float, max_steer: floa
     # What a driver would have pressed to move an NPC as it moved (for logs and datasets).
     wheel = math.atan(wheelbase * yaw_rate / max(speed, 0.1))
     steer = max(-1.0, min(1.0, wheel / max(max_steer, 1e-6)))
-    return carla.VehicleControl(throttle=min(1.0, max(0.0, accel_mps2 / max(max_accel, 1e-6))),
-                                steer=steer, brake=min(1.0, max(0.0, -accel_mps2 / max(max_brake, 1e-6))))
+    return carla.VehicleControl(min(1.0, max(0.0, accel_mps2 / max(max_accel, 1e-6))), steer,  # throttle, steer,
+                                min(1.0, max(0.0, -accel_mps2 / max(max_brake, 1e-6))))  # brake

@@ -1,11 +1,13 @@
 """Same map, seed and inputs -> bit-identical world; another seed -> another world."""
 from __future__ import annotations
 
+import dataclasses
+
 import carla
 
 from driving.sim.embedded_world import EmbeddedWorld
 from driving.sim.lane_follow_driver import LaneFollowDriver
-from driving.world import ActorKind
+from driving.world import ActorKind, ActorState
 
 
 def _run(seed: int, ticks: int) -> tuple[list[tuple], list[str]]:
@@ -70,3 +72,27 @@ def test_all_states_at_once_equal_each_state_read_alone():
     finally:
         bulk.close()
         alone.close()
+
+
+def test_fast_built_states_equal_keyword_built_states():
+    """The world fills ActorState instances without the dataclass __init__ (speed): each must be
+    the same object the keyword constructor gives, and stay frozen."""
+    world = EmbeddedWorld()
+    world.load_map("town_grid", seed=4)
+    world.spawn_vehicle(world.get_spawn_points()[7], "vehicle.car")
+    world.spawn_traffic(6, 6, seed=4)
+    try:
+        for _ in range(3):
+            world.tick()
+            for s in world.get_actor_states():
+                rebuilt = ActorState(**{f.name: getattr(s, f.name) for f in dataclasses.fields(ActorState)})
+                assert rebuilt == s and repr(rebuilt) == repr(s)
+                assert set(vars(s)) == {f.name for f in dataclasses.fields(ActorState)}
+                try:
+                    s.speed_mps = 1.0
+                except dataclasses.FrozenInstanceError:
+                    pass
+                else:
+                    raise AssertionError("ActorState must stay frozen")
+    finally:
+        world.close()

@@ -9,6 +9,7 @@ import pytest
 from driving.config import from_dict
 from driving.errors import InputError, WorldError
 from driving.sim.embedded_world import EmbeddedWorld
+from driving.sim.events import LaneEventTracker
 from driving.sim.lane_follow_driver import LaneFollowDriver
 from driving.sim.world_config import EmbeddedWorldConfig
 from driving.world import LaneInvasionEvent, OffRoadEvent
@@ -76,6 +77,30 @@ def test_leaving_the_road_reports_the_kerb_marking_and_one_off_road_event(town_w
     assert len(off) == 1 and off[0].actor_id == ego
     crossed = [m for e in events if isinstance(e, LaneInvasionEvent) for m in e.crossed_lane_markings]
     assert wp.right_lane_marking.type in crossed
+
+
+def test_standing_still_reports_nothing_and_moving_on_reports_again(town_world):
+    """The tracker skips its map queries for an actor whose pose did not change: standing must
+    stay silent and the next move must still compare against the lanes it stood on."""
+    wp = _outer_lane_with_same_direction_neighbour(town_world)
+    tracker = LaneEventTracker(town_world.get_map(), town_world.layout.drivable)
+    yaw = math.radians(wp.transform.rotation.yaw)
+    left = wp.get_left_lane().transform.location
+    right = wp.transform.location + carla.Location(-30.0 * math.sin(yaw), 30.0 * math.cos(yaw), 0.0)
+
+    def update(frame, loc):
+        return tracker.update(frame, 7, loc.x, loc.y, wp.transform.location.z, yaw, 2.4, 1.0)
+
+    assert update(1, wp.transform.location) == [] and update(2, wp.transform.location) == []
+    into_left = update(3, left)
+    assert [type(e) for e in into_left] == [LaneInvasionEvent]
+    assert wp.left_lane_marking.type in into_left[0].crossed_lane_markings
+    assert update(4, left) == [] and update(5, left) == []
+    off = update(6, right)
+    assert OffRoadEvent in {type(e) for e in off}
+    assert update(7, right) == []
+    tracker.forget(7)
+    assert [type(e) for e in update(8, right)] == [OffRoadEvent]  # forgotten: a new actor there
 
 
 def test_bad_controls_raise_input_errors_naming_field_and_value(town_world):
