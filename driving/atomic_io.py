@@ -14,6 +14,14 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+
+def current_umask() -> int:
+    """The process umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 #: Temp-name attempts before giving up (names are random, so a clash means a broken folder).
 _TEMP_NAME_TRIES = 100
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)

@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from driving.atomic_io import _umask, atomic_write_text
+from driving.atomic_io import atomic_write_text, current_umask
 from driving.errors import InputError
 from driving.submission import templates
 
@@ -123,7 +123,7 @@ def build_submission(agent: str, checkpoint: str | Path, out: str | Path) -> Pat
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp"))
     try:
         _write_tree(spec, agent, checkpoint, tmp)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the folder is for people and docker
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes 0700; the folder is for people and docker
         os.rename(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
