@@ -19,6 +19,7 @@ behind the origin on the same lane makes the route go around instead of stopping
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import typing
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import cKDTree
 
+from driving.bounded_cache import BoundedCache
 from driving.errors import InputError
 from planning.gps import geo_reference, location_to_gps
 from planning.road_option import RoadOption
@@ -369,13 +371,13 @@ def interpolate_trajectory(carla_map: carla.Map, keypoints: list[carla.Location]
                            planner: GlobalRoutePlanner | None = None) -> InterpolatedRoute:
     """Dense route through `keypoints` (as the leaderboard's route_manipulation), world and GPS.
 
-    Unpacks as `(world_route, gps_route)`. Pass `planner` (built for the same map and hop) to reuse
-    its graph across many routes. Raises InputError for fewer than two keypoints or a gap that
+    Unpacks as `(world_route, gps_route)`. Without `planner` the process's planner of this map and
+    hop is used (`shared_planner`). Raises InputError for fewer than two keypoints or a gap that
     cannot be driven.
     """
     if len(keypoints) < 2:
         raise InputError(f"interpolate_trajectory: need at least 2 keypoints, got {len(keypoints)}")
-    grp = planner or GlobalRoutePlanner(carla_map, hop_resolution_m)
+    grp = planner or shared_planner(carla_map, hop_resolution_m)
     world: list[tuple[carla.Transform, RoadOption]] = []
     for a, b in zip(keypoints, keypoints[1:]):
         for wp, option in grp.trace_route(a, b):
@@ -383,6 +385,20 @@ def interpolate_trajectory(carla_map: carla.Map, keypoints: list[carla.Location]
     lat_ref, lon_ref = geo_reference(carla_map.to_opendrive(), f"map {carla_map.name!r}")
     gps = [(location_to_gps(lat_ref, lon_ref, t.location), option) for t, option in world]
     return InterpolatedRoute(world, gps)
+
+
+_PLANNERS: BoundedCache[GlobalRoutePlanner] = BoundedCache(4)
+
+
+def shared_planner(carla_map: carla.Map, hop_resolution_m: float = 1.0) -> GlobalRoutePlanner:
+    """One planner per map (name and OpenDRIVE text) and hop (metres) in this process.
+
+    Why: building the graph samples every lane of the town (~2% of a short route's collection);
+    every route of a run on that town plans on the same graph. Planners are read-only after
+    construction, so sharing them is safe.
+    """
+    key = (carla_map.name, hashlib.sha1(carla_map.to_opendrive().encode("utf-8")).hexdigest(), float(hop_resolution_m))
+    return _PLANNERS.get_or_build(key, lambda: GlobalRoutePlanner(carla_map, hop_resolution_m))
 
 
 def route_length_m(route: list[tuple[carla.Transform, RoadOption]]) -> float:

@@ -4,20 +4,22 @@
 sampling lanes), `layout_surfaces` (roads, markings, sidewalks, crosswalks) and `layout_props`
 (signal posts, lamps, buildings, walls, fences, vegetation). Layouts are cached in-process per
 (map name, OpenDRIVE hash, seed, signals) because every world, renderer and test that loads a
-town asks for the same one.
+town asks for the same one; the ground (surfaces, areas, pedestrian paths), which does not
+depend on the seed, is cached without it, because each route of a collection or evaluation run
+loads its town with its own seed (building the ground was ~4% of a short route's collection).
 """
 from __future__ import annotations
 
 import hashlib
-import threading
 
 import carla
 import shapely
 
+from driving.bounded_cache import BoundedCache
 from driving.errors import InputError
 from driving.sim.layout_lanes import map_lanes
 from driving.sim.layout_props import place_props
-from driving.sim.layout_surfaces import build_surfaces
+from driving.sim.layout_surfaces import GroundSurfaces, build_surfaces
 from driving.sim.maps import MAX_EXTENT_M
 from driving.sim.scene import Layout, Surface
 from driving.sim.signals import SignalSet
@@ -27,9 +29,9 @@ from driving.tags import Tag
 TERRAIN_MARGIN_M = 40.0
 TERRAIN_RGB = (112, 134, 82)
 
-_CACHE: dict[tuple, Layout] = {}
-_CACHE_LOCK = threading.Lock()
-_CACHE_MAX = 16
+_LAYOUTS: BoundedCache[Layout] = BoundedCache(16)
+#: (ground surfaces, bounds, terrain) per (map name, OpenDRIVE hash, signals): seed-independent.
+_GROUNDS: BoundedCache[tuple[GroundSurfaces, tuple[float, float, float, float], Surface]] = BoundedCache(4)
 
 
 def _signals_key(signals: SignalSet) -> tuple:
@@ -49,26 +51,27 @@ def build_layout(carla_map: carla.Map, map_name: str, seed: int, signals: Signal
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise InputError(f"build_layout seed: expected an integer, got {seed!r}")
     xodr_hash = hashlib.sha1(carla_map.to_opendrive().encode("utf-8")).hexdigest()
-    key = (map_name, xodr_hash, seed, _signals_key(signals))
-    with _CACHE_LOCK:
-        cached = _CACHE.get(key)
-    if cached is not None:
-        return cached
-    layout = _build(carla_map, map_name, seed, signals)
-    with _CACHE_LOCK:
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = layout
-    return layout
+    ground_key = (map_name, xodr_hash, _signals_key(signals))
+    return _LAYOUTS.get_or_build((*ground_key, seed), lambda: _build(carla_map, map_name, seed, signals, ground_key))
 
 
 def clear_layout_cache() -> None:
-    """Forget cached layouts (tests that measure or compare fresh builds)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
+    """Forget cached layouts and grounds (tests that measure or compare fresh builds)."""
+    _LAYOUTS.clear()
+    _GROUNDS.clear()
 
 
-def _build(carla_map: carla.Map, map_name: str, seed: int, signals: SignalSet) -> Layout:
+def _build(carla_map: carla.Map, map_name: str, seed: int, signals: SignalSet, ground_key: tuple) -> Layout:
+    ground, bounds, terrain = _GROUNDS.get_or_build(ground_key, lambda: _build_ground(carla_map, map_name, signals))
+    objects = place_props(ground.paved, signals, seed)
+    return Layout(map_name=map_name, seed=seed, surfaces=[terrain, *ground.surfaces], objects=objects,
+                  drivable=ground.drivable, sidewalk=ground.sidewalk,
+                  sidewalk_paths=ground.sidewalk_paths, sidewalk_path_z=ground.sidewalk_path_z,
+                  crosswalks=ground.crosswalks, bounds=bounds, ground_key=ground_key)
+
+
+def _build_ground(carla_map: carla.Map, map_name: str,
+                  signals: SignalSet) -> tuple[GroundSurfaces, tuple[float, float, float, float], Surface]:
     lanes = map_lanes(carla_map)
     if not any(ln.lane_type == "driving" for ln in lanes):
         raise InputError(f"map {map_name!r}: no driving lane to build a layout from")
@@ -82,8 +85,4 @@ def _build(carla_map: carla.Map, map_name: str, seed: int, signals: SignalSet) -
     bounds = (min_x - TERRAIN_MARGIN_M, min_y - TERRAIN_MARGIN_M,
               max_x + TERRAIN_MARGIN_M, max_y + TERRAIN_MARGIN_M)
     terrain = Surface("terrain", Tag.TERRAIN, shapely.box(*bounds), -0.01, TERRAIN_RGB)
-    objects = place_props(ground.paved, signals, seed)
-    return Layout(map_name=map_name, seed=seed, surfaces=[terrain, *ground.surfaces], objects=objects,
-                  drivable=ground.drivable, sidewalk=ground.sidewalk,
-                  sidewalk_paths=ground.sidewalk_paths, sidewalk_path_z=ground.sidewalk_path_z,
-                  crosswalks=ground.crosswalks, bounds=bounds)
+    return ground, bounds, terrain

@@ -92,7 +92,9 @@ class Layout:
     `sidewalk_paths` are polylines (N x 2 arrays, CARLA x, y) along sidewalks that pedestrians
     walk, `sidewalk_path_z` the walking-surface height (metres) at each of their points (empty
     when unknown), and `crosswalks` the polygons where they may cross.
-    `bounds` = (min_x, min_y, max_x, max_y) of the whole map in metres.
+    `bounds` = (min_x, min_y, max_x, max_y) of the whole map in metres. `ground_key` names the
+    seed-independent part (surfaces, areas, paths, bounds): layouts with the same key share it,
+    and renderers cache that part's mesh by it (None: a hand-built layout, nothing shared).
     """
 
     map_name: str
@@ -105,6 +107,7 @@ class Layout:
     sidewalk_path_z: list[np.ndarray] = field(default_factory=list)
     crosswalks: list[shapely.Polygon] = field(default_factory=list)
     bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    ground_key: tuple | None = None
 
     def solid_objects(self) -> list[StaticObject]:
         """Props that block vehicles (for collision checks)."""

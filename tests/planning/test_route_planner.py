@@ -15,7 +15,13 @@ from driving.sim.maps import load_map
 from planning.gps import geo_reference, location_to_gps
 from planning.road_option import RoadOption
 from planning.route_downsample import downsample_route
-from planning.route_planner import GlobalRoutePlanner, interpolate_trajectory, route_graph, route_length_m
+from planning.route_planner import (
+    GlobalRoutePlanner,
+    interpolate_trajectory,
+    route_graph,
+    route_length_m,
+    shared_planner,
+)
 
 LANE_W = 3.5
 ARM_M = 150.0
@@ -151,6 +157,19 @@ def test_interpolate_trajectory_gives_world_and_gps_plans(cross) -> None:
     assert [t.location for t, _ in same.world] == [t.location for t, _ in world]
     with pytest.raises(InputError, match="at least 2 keypoints"):
         interpolate_trajectory(carla_map, keypoints[:1])
+
+
+def test_shared_planner_is_one_per_map_and_hop_and_plans_as_a_fresh_one(cross) -> None:
+    carla_map, planner = cross
+    shared = shared_planner(carla_map, 1.0)
+    assert shared_planner(carla_map, 1.0) is shared
+    assert shared_planner(carla_map, 2.0) is not shared
+    assert shared_planner(carla.Map(carla_map.name, carla_map.to_opendrive()), 1.0) is shared  # same town
+    a, b = EAST_INNER, LEFT_OUT
+    assert [(wp.transform.location, o) for wp, o in shared.trace_route(a, b)] == [
+        (wp.transform.location, o) for wp, o in planner.trace_route(a, b)]
+    with pytest.raises(InputError, match="sampling_resolution_m"):
+        shared_planner(carla_map, -1.0)
 
 
 def test_route_graph_of_dead_end_map(cross) -> None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from driving.bounded_cache import BoundedCache
 from driving.sim.render import geometry
 from driving.sim.scene import Layout, StaticObject, Surface, surface_heights
 from driving.tags import Tag
@@ -260,27 +261,13 @@ def build_static_mesh(layout: Layout, tile_size_m: float = TILE_SIZE_M) -> Stati
     """Triangulate a layout into one tiled vertex array (see module docstring)."""
     light_ids = sorted({o.light_id for o in layout.objects if o.light_id is not None})
     light_slots = {lid: i for i, lid in enumerate(light_ids)}
-    chunks: list[np.ndarray] = [_horizon_ground(layout)]
-    small_flags: list[np.ndarray] = [np.zeros(len(chunks[0]) // 3, bool)]
-    for (kind, tag, z_m, rgb), merged, pieces in _merged_surfaces(layout, tile_size_m):
-        z = z_m + KIND_Z_OFFSET_M.get(kind, 0.0)
-        tris = np.concatenate([geometry.polygon_triangles(p, z) for p in pieces] or [np.zeros((0, 3, 3), np.float32)])
-        up = np.tile(np.array([[0, 0, 1]], np.float32), (len(tris), 1))
-        material = Material.MATTE if kind in KIND_Z_OFFSET_M else Material.GROUND
-        verts = [_pack(tris, up, rgb, material, tag)]
-        if z_m > 0.02:  # raised kerb: side walls down to the road (from the uncut outline)
-            walls, normals = geometry.polygon_walls(merged, z, 0.0)
-            kerb = tuple(int(c * 0.8) for c in rgb)
-            verts.append(_pack(walls, normals, kerb, Material.MATTE, tag))
-        for v in verts:
-            chunks.append(v)
-            small_flags.append(np.zeros(len(v) // 3, bool))
-    for surface in layout.surfaces:
-        if surface.profile is None:
-            continue
-        for v in _elevated_surface(surface):
-            chunks.append(v)
-            small_flags.append(np.zeros(len(v) // 3, bool))
+    if layout.ground_key is None:
+        chunks = _ground_chunks(layout, tile_size_m)
+    else:  # the ground is the same for every seed: triangulated once per town and process
+        chunks = _GROUND_CHUNKS.get_or_build((layout.ground_key, tile_size_m),
+                                             lambda: _ground_chunks(layout, tile_size_m))
+    chunks = list(chunks)
+    small_flags: list[np.ndarray] = [np.zeros(len(v) // 3, bool) for v in chunks]
     for obj in layout.objects:
         for v in _object_vertices(obj, light_slots):
             chunks.append(v)
@@ -288,6 +275,33 @@ def build_static_mesh(layout: Layout, tile_size_m: float = TILE_SIZE_M) -> Stati
     verts = np.concatenate(chunks)
     small = np.concatenate(small_flags)
     return _tile(verts, small, light_slots, tile_size_m)
+
+
+#: Ground vertex chunks per (layout ground key, tile size); two towns, as a worker alternating
+#: between two route files needs (a CARLA town's ground is tens of MB of vertices).
+_GROUND_CHUNKS: BoundedCache[tuple[np.ndarray, ...]] = BoundedCache(2)
+
+
+def _ground_chunks(layout: Layout, tile_size_m: float) -> tuple[np.ndarray, ...]:
+    """Vertex chunks of the horizon plane and every surface (flat ones merged, raised ones with
+    kerbs, elevated ones on their profiles): everything but the props."""
+    chunks: list[np.ndarray] = [_horizon_ground(layout)]
+    for (kind, tag, z_m, rgb), merged, pieces in _merged_surfaces(layout, tile_size_m):
+        z = z_m + KIND_Z_OFFSET_M.get(kind, 0.0)
+        tris = np.concatenate([geometry.polygon_triangles(p, z) for p in pieces] or [np.zeros((0, 3, 3), np.float32)])
+        up = np.tile(np.array([[0, 0, 1]], np.float32), (len(tris), 1))
+        material = Material.MATTE if kind in KIND_Z_OFFSET_M else Material.GROUND
+        chunks.append(_pack(tris, up, rgb, material, tag))
+        if z_m > 0.02:  # raised kerb: side walls down to the road (from the uncut outline)
+            walls, normals = geometry.polygon_walls(merged, z, 0.0)
+            kerb = tuple(int(c * 0.8) for c in rgb)
+            chunks.append(_pack(walls, normals, kerb, Material.MATTE, tag))
+    for surface in layout.surfaces:
+        if surface.profile is not None:
+            chunks.extend(_elevated_surface(surface))
+    for chunk in chunks:
+        chunk.flags.writeable = False  # shared between renderers through the cache
+    return tuple(chunks)
 
 
 def _tile(verts: np.ndarray, small: np.ndarray, light_slots: dict[int, int], tile_size_m: float) -> StaticMesh:
