@@ -72,14 +72,19 @@ def _annotation_node_ids(tree: ast.AST) -> set[int]:
 
 
 def _is_type_operand(node: ast.AST) -> bool:
-    """None, a builtin or capitalised class name, or a subscripted type: what `X | Y` unites."""
+    """None, a builtin or capitalised class name, or a subscripted type: what `X | Y` unites.
+    UPPER_CASE names are constants (`os.O_WRONLY | os.O_CREAT` is an int flag union), not types."""
     if isinstance(node, ast.Constant):
         return node.value is None
     if isinstance(node, ast.Name):
-        return node.id in BUILTIN_GENERICS | {"int", "float", "str", "bool", "bytes"} or node.id[:1].isupper()
+        return node.id in BUILTIN_GENERICS | {"int", "float", "str", "bool", "bytes"} or _class_like(node.id)
     if isinstance(node, ast.Attribute):
-        return node.attr[:1].isupper()
+        return _class_like(node.attr)
     return isinstance(node, ast.Subscript)
+
+
+def _class_like(name: str) -> bool:
+    return name[:1].isupper() and not ("_" in name and name.isupper())
 
 
 def _subscripts_pep585(base: ast.AST, from_abc: set[str]) -> str:
