@@ -81,6 +81,28 @@ class CompileError(RuntimeError):
     """torch.compile could not build the model on this machine (typically: no C++ compiler)."""
 
 
+def _compile_error(reason: str) -> CompileError:
+    return CompileError(f"torch.compile failed ({reason}); it needs a working C++ compiler (gcc or clang) on "
+                        "the PATH; the eager model from prepare_for_inference runs without one")
+
+
+def _cpp_compiler_problem() -> str:
+    """'' when TorchInductor finds the C++ compiler its CPU code needs, else why not.
+
+    Why ask first: without one, torch.compile fails only after dynamo has traced the whole model
+    (30-60 s on a small CPU), and `compile: auto` then falls back to eager anyway.
+    """
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+    except ImportError:  # another torch layout: torch.compile itself will tell
+        return ""
+    try:
+        get_cpp_compiler()
+    except Exception as exc:  # noqa: BLE001 - InvalidCxxCompiler and whatever a probe raises
+        return f"{type(exc).__name__}: {(str(exc).splitlines() or ['no C++ compiler found'])[0][:300]}"
+    return ""
+
+
 def compile_for_inference(deployed: nn.Module, example_inputs: Mapping[str, Any], autotune: bool = False,
                           ) -> tuple[Callable[..., Any], float]:
     """`deployed` (from prepare_for_inference) compiled by TorchInductor with frozen weights.
@@ -94,6 +116,10 @@ def compile_for_inference(deployed: nn.Module, example_inputs: Mapping[str, Any]
                          "(eval mode, no parameter requiring gradients)")
     with torch.inference_mode():
         deployed(**example_inputs)  # bad inputs fail here, with the model's own message
+    on_cpu = all(t.device.type == "cpu" for t in (*deployed.parameters(), *deployed.buffers()))
+    problem = _cpp_compiler_problem() if on_cpu else ""
+    if problem:  # CPU code needs one; torch.compile would find out only after tracing the model
+        raise _compile_error(problem)
     options = {"freezing": True, "max_autotune": autotune}
     compiled = torch.compile(deployed, options=options)
     start = time.perf_counter()
@@ -101,7 +127,5 @@ def compile_for_inference(deployed: nn.Module, example_inputs: Mapping[str, Any]
         with torch.inference_mode():
             compiled(**example_inputs)
     except Exception as exc:  # inductor reports toolchain failures through several exception types
-        raise CompileError(f"torch.compile failed ({type(exc).__name__}: {str(exc).splitlines()[0][:300]}); "
-                           "it needs a working C++ compiler (gcc or clang) on the PATH; the eager model "
-                           "from prepare_for_inference runs without one") from exc
+        raise _compile_error(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
     return compiled, time.perf_counter() - start

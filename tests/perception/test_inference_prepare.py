@@ -91,9 +91,12 @@ def test_compile_refuses_a_training_model_and_bad_example_inputs() -> None:
 
 def test_compile_without_a_cxx_compiler_is_one_clear_error() -> None:
     import torch._inductor.config as inductor_config
+    from torch._dynamo.utils import counters
 
     torch._dynamo.reset()
+    counters.clear()
     with inductor_config.patch({"cpp.cxx": (None, "no-such-c++-compiler")}), \
             pytest.raises(CompileError, match="needs a working C.. compiler"):
         compile_for_inference(_tiny_deployed(), _zero_frame())
+    assert not counters["frames"], "the missing compiler is found before dynamo traces the model"
     torch._dynamo.reset()
