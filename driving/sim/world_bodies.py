@@ -156,7 +156,7 @@ def _state(rec: ActorRecord, x: float, y: float, z: float, yaw: float, pitch: fl
            control: carla.VehicleControl | None) -> ActorState:
     # Why not `ActorState(...)`: the world builds ~100 states every tick, and a frozen dataclass's
     # __init__ (one object.__setattr__ per field) cost as much as the carla objects themselves.
-    # Filling the instance dict directly gives the same object; `test_world_bodies` checks it
+    # Filling the instance dict directly gives the same object; a test in test_world_determinism checks it
     # equals the keyword-built one. Positional carla constructors skip boost.python's keyword
     # matching, and the (constant) extent is built once per actor, not per tick.
     state = _new_object(ActorState)
